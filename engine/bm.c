@@ -1,0 +1,260 @@
+/*
+ * bm.c — chunk kernels over CRoaring 0.2.x containers (see bm.h).
+ *
+ * Why reach into containers: Debian's libroaring is built without
+ * POPCNT/AVX, and a plan evaluated node-by-node with roaring_bitmap_* calls
+ * materializes every intermediate. Reading the three container kinds (bitset,
+ * sorted uint16 array, run list) into 8 KiB word buffers lets the executor fuse
+ * a whole plan per chunk in code this project compiles (with -march=native in
+ * the benchmark build). Only the layout of roaring_array_t and the container
+ * structs is relied on; it is declared in the installed headers.
+ */
+#include "bm.h"
+
+#include <string.h>
+
+#include <roaring/containers/containers.h>
+#include <roaring/roaring_array.h>
+
+static inline const void *unwrap(const roaring_bitmap_t *b, int i, uint8_t *type)
+{
+    const roaring_array_t *ra = &b->high_low_container;
+    const void *c = ra->containers[i];
+    uint8_t t = ra->typecodes[i];
+    if (t == SHARED_CONTAINER_TYPE_CODE) {
+        const shared_container_t *s = (const shared_container_t *)c;
+        t = s->typecode;
+        c = s->container;
+    }
+    *type = t;
+    return c;
+}
+
+int bm_chunk_count(const roaring_bitmap_t *b) { return b->high_low_container.size; }
+
+uint16_t bm_chunk_key(const roaring_bitmap_t *b, int i) { return b->high_low_container.keys[i]; }
+
+int bm_find_chunk(const roaring_bitmap_t *b, uint16_t key, int *cursor)
+{
+    const roaring_array_t *ra = &b->high_low_container;
+    int n = ra->size;
+    int i = cursor ? *cursor : 0;
+    if (i < 0 || i > n) i = 0;
+    if (i > 0 && ra->keys[i - 1] >= key) i = 0; /* the hint is past the key */
+    /* gallop forward from the hint, then binary search */
+    int lo = i, step = 1, hi = i;
+    while (hi < n && ra->keys[hi] < key) {
+        lo = hi + 1;
+        hi += step;
+        step <<= 1;
+    }
+    if (hi > n) hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (ra->keys[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    if (cursor) *cursor = lo;
+    if (lo < n && ra->keys[lo] == key) return lo;
+    return -1;
+}
+
+uint32_t bm_chunk_card(const roaring_bitmap_t *b, int i)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    switch (t) {
+    case BITSET_CONTAINER_TYPE_CODE: return (uint32_t)((const bitset_container_t *)c)->cardinality;
+    case ARRAY_CONTAINER_TYPE_CODE: return (uint32_t)((const array_container_t *)c)->cardinality;
+    default: {
+        const run_container_t *r = (const run_container_t *)c;
+        uint32_t n = 0;
+        for (int k = 0; k < r->n_runs; k++) n += (uint32_t)r->runs[k].length + 1;
+        return n;
+    }
+    }
+}
+
+static inline void set_range(uint64_t *w, uint32_t start, uint32_t end_incl)
+{
+    uint32_t fw = start >> 6, lw = end_incl >> 6;
+    uint64_t fm = ~UINT64_C(0) << (start & 63);
+    uint64_t lm = ~UINT64_C(0) >> (63 - (end_incl & 63));
+    if (fw == lw) {
+        w[fw] |= fm & lm;
+        return;
+    }
+    w[fw] |= fm;
+    for (uint32_t k = fw + 1; k < lw; k++) w[k] = ~UINT64_C(0);
+    w[lw] |= lm;
+}
+
+void bm_chunk_or(const roaring_bitmap_t *b, int i, uint64_t *w)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    if (t == BITSET_CONTAINER_TYPE_CODE) {
+        const uint64_t *x = ((const bitset_container_t *)c)->array;
+        for (uint32_t k = 0; k < BM_WORDS; k++) w[k] |= x[k];
+    } else if (t == ARRAY_CONTAINER_TYPE_CODE) {
+        const array_container_t *a = (const array_container_t *)c;
+        for (int k = 0; k < a->cardinality; k++) {
+            uint16_t v = a->array[k];
+            w[v >> 6] |= UINT64_C(1) << (v & 63);
+        }
+    } else {
+        const run_container_t *r = (const run_container_t *)c;
+        for (int k = 0; k < r->n_runs; k++)
+            set_range(w, r->runs[k].value, (uint32_t)r->runs[k].value + r->runs[k].length);
+    }
+}
+
+void bm_chunk_load(const roaring_bitmap_t *b, int i, uint64_t *w)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    if (t == BITSET_CONTAINER_TYPE_CODE) {
+        memcpy(w, ((const bitset_container_t *)c)->array, BM_WORDS * sizeof(uint64_t));
+        return;
+    }
+    bm_words_zero(w);
+    bm_chunk_or(b, i, w);
+}
+
+void bm_chunk_and(const roaring_bitmap_t *b, int i, uint64_t *w)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    if (t == BITSET_CONTAINER_TYPE_CODE) {
+        const uint64_t *x = ((const bitset_container_t *)c)->array;
+        for (uint32_t k = 0; k < BM_WORDS; k++) w[k] &= x[k];
+        return;
+    }
+    uint64_t tmp[BM_WORDS];
+    bm_words_zero(tmp);
+    bm_chunk_or(b, i, tmp);
+    bm_words_and(w, tmp);
+}
+
+void bm_chunk_andnot(const roaring_bitmap_t *b, int i, uint64_t *w)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    if (t == BITSET_CONTAINER_TYPE_CODE) {
+        const uint64_t *x = ((const bitset_container_t *)c)->array;
+        for (uint32_t k = 0; k < BM_WORDS; k++) w[k] &= ~x[k];
+    } else if (t == ARRAY_CONTAINER_TYPE_CODE) {
+        const array_container_t *a = (const array_container_t *)c;
+        for (int k = 0; k < a->cardinality; k++) {
+            uint16_t v = a->array[k];
+            w[v >> 6] &= ~(UINT64_C(1) << (v & 63));
+        }
+    } else {
+        uint64_t tmp[BM_WORDS];
+        bm_words_zero(tmp);
+        bm_chunk_or(b, i, tmp);
+        bm_words_andnot(w, tmp);
+    }
+}
+
+void bm_chunk_each(const roaring_bitmap_t *b, int i, bm_value_fn fn, void *ctx)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    if (t == BITSET_CONTAINER_TYPE_CODE) {
+        const uint64_t *x = ((const bitset_container_t *)c)->array;
+        for (uint32_t k = 0; k < BM_WORDS; k++) {
+            uint64_t word = x[k];
+            while (word) {
+                fn(k * 64 + (uint32_t)__builtin_ctzll(word), ctx);
+                word &= word - 1;
+            }
+        }
+    } else if (t == ARRAY_CONTAINER_TYPE_CODE) {
+        const array_container_t *a = (const array_container_t *)c;
+        for (int k = 0; k < a->cardinality; k++) fn(a->array[k], ctx);
+    } else {
+        const run_container_t *r = (const run_container_t *)c;
+        for (int k = 0; k < r->n_runs; k++) {
+            uint32_t s = r->runs[k].value, e = s + r->runs[k].length;
+            for (uint32_t v = s; v <= e; v++) fn(v, ctx);
+        }
+    }
+}
+
+uint32_t bm_chunk_values(const roaring_bitmap_t *b, int i, uint16_t *out)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    if (t == ARRAY_CONTAINER_TYPE_CODE) {
+        const array_container_t *a = (const array_container_t *)c;
+        memcpy(out, a->array, (size_t)a->cardinality * sizeof(uint16_t));
+        return (uint32_t)a->cardinality;
+    }
+    if (t == BITSET_CONTAINER_TYPE_CODE)
+        return bm_words_positions(((const bitset_container_t *)c)->array, out);
+    const run_container_t *r = (const run_container_t *)c;
+    uint32_t n = 0;
+    for (int k = 0; k < r->n_runs; k++) {
+        uint32_t s = r->runs[k].value, e = s + r->runs[k].length;
+        for (uint32_t v = s; v <= e; v++) out[n++] = (uint16_t)v;
+    }
+    return n;
+}
+
+void bm_words_zero(uint64_t *w) { memset(w, 0, BM_WORDS * sizeof(uint64_t)); }
+void bm_words_fill(uint64_t *w) { memset(w, 0xff, BM_WORDS * sizeof(uint64_t)); }
+
+bool bm_words_any(const uint64_t *w)
+{
+    uint64_t acc = 0;
+    for (uint32_t k = 0; k < BM_WORDS; k++) acc |= w[k];
+    return acc != 0;
+}
+
+uint32_t bm_words_popcount(const uint64_t *w)
+{
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < BM_WORDS; k++) n += (uint32_t)__builtin_popcountll(w[k]);
+    return n;
+}
+
+void bm_words_and(uint64_t *w, const uint64_t *x)
+{
+    for (uint32_t k = 0; k < BM_WORDS; k++) w[k] &= x[k];
+}
+void bm_words_or(uint64_t *w, const uint64_t *x)
+{
+    for (uint32_t k = 0; k < BM_WORDS; k++) w[k] |= x[k];
+}
+void bm_words_andnot(uint64_t *w, const uint64_t *x)
+{
+    for (uint32_t k = 0; k < BM_WORDS; k++) w[k] &= ~x[k];
+}
+
+uint32_t bm_words_positions(const uint64_t *w, uint16_t *out)
+{
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < BM_WORDS; k++) {
+        uint64_t word = w[k];
+        while (word) {
+            out[n++] = (uint16_t)(k * 64 + (uint32_t)__builtin_ctzll(word));
+            word &= word - 1;
+        }
+    }
+    return n;
+}
+
+void bm_append_words(roaring_bitmap_t *b, uint16_t key, const uint64_t *w, uint32_t card)
+{
+    bitset_container_t *bc = bitset_container_create();
+    memcpy(bc->array, w, BM_WORDS * sizeof(uint64_t));
+    bc->cardinality = (int32_t)card;
+    if (card <= DEFAULT_MAX_SIZE) {
+        array_container_t *ac = array_container_from_bitset(bc);
+        bitset_container_free(bc);
+        ra_append(&b->high_low_container, key, ac, ARRAY_CONTAINER_TYPE_CODE);
+    } else {
+        ra_append(&b->high_low_container, key, bc, BITSET_CONTAINER_TYPE_CODE);
+    }
+}

@@ -1,0 +1,64 @@
+/*
+ * bm.h — chunk-at-a-time bitmap kernels over CRoaring containers.
+ *
+ * A Roaring bitmap splits the 32-bit row space into chunks of 65536 rows
+ * (the high 16 bits are the chunk key). The executor evaluates a whole plan
+ * one chunk at a time into plain 1024-word bitsets that stay in L1/L2, so an
+ * AND/OR/NOT tree costs a few word loops per chunk instead of materializing
+ * a Roaring bitmap per node. These kernels read CRoaring 0.2.x containers
+ * (the layout in the installed roaring/containers headers) directly.
+ *
+ * Words arrays always hold BM_WORDS uint64_t (65536 bits).
+ */
+#ifndef BM_H
+#define BM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <roaring/roaring.h>
+
+#define BM_WORDS 1024u
+#define BM_CHUNK_BITS 65536u
+
+/* Index of the container with chunk key `key` in b, or -1. *cursor is a
+ * forward hint (start at 0; keys asked in ascending order make this O(1)). */
+int bm_find_chunk(const roaring_bitmap_t *b, uint16_t key, int *cursor);
+
+/* Number of containers in b and the key of container i. */
+int bm_chunk_count(const roaring_bitmap_t *b);
+uint16_t bm_chunk_key(const roaring_bitmap_t *b, int i);
+
+/* Cardinality of container i. */
+uint32_t bm_chunk_card(const roaring_bitmap_t *b, int i);
+
+/* w = container i (overwrite) / w |= container i / w &= container i / w &= ~container i. */
+void bm_chunk_load(const roaring_bitmap_t *b, int i, uint64_t *w);
+void bm_chunk_or(const roaring_bitmap_t *b, int i, uint64_t *w);
+void bm_chunk_and(const roaring_bitmap_t *b, int i, uint64_t *w);
+void bm_chunk_andnot(const roaring_bitmap_t *b, int i, uint64_t *w);
+
+/* Call fn(low16, ctx) for each value of container i, ascending. */
+typedef void (*bm_value_fn)(uint32_t low, void *ctx);
+void bm_chunk_each(const roaring_bitmap_t *b, int i, bm_value_fn fn, void *ctx);
+
+/* Write container i's values (low 16 bits) into out (capacity 65536); returns count. */
+uint32_t bm_chunk_values(const roaring_bitmap_t *b, int i, uint16_t *out);
+
+/* Word kernels. */
+void bm_words_zero(uint64_t *w);
+void bm_words_fill(uint64_t *w);
+bool bm_words_any(const uint64_t *w);
+uint32_t bm_words_popcount(const uint64_t *w);
+void bm_words_and(uint64_t *w, const uint64_t *x);
+void bm_words_or(uint64_t *w, const uint64_t *x);
+void bm_words_andnot(uint64_t *w, const uint64_t *x);
+/* Write the set bits' positions (ascending) into out; returns how many. */
+uint32_t bm_words_positions(const uint64_t *w, uint16_t *out);
+
+/* Append chunk `key` with bits w (cardinality card > 0) to b; keys must be
+ * appended in ascending order and above every key already in b. */
+void bm_append_words(roaring_bitmap_t *b, uint16_t key, const uint64_t *w, uint32_t card);
+
+#endif /* BM_H */

@@ -1,0 +1,560 @@
+/*
+ * exec.c — chunk-at-a-time plan evaluation (see exec.h).
+ *
+ * For each 65536-row chunk present in the universe, eval() writes the node's
+ * rows into a 1024-word bitset: leaves copy or OR containers, AND/OR/NOT are
+ * word loops over scratch buffers (one per tree depth). Results are ANDed with
+ * the universe chunk, then popcounted (COUNT), appended to a Roaring bitmap
+ * (exec_rows) or turned into row positions (FIND). Counts that one CRoaring
+ * call answers exactly (a single bitmap, a AND b, a AND NOT b) skip the loop.
+ */
+#include "exec.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bm.h"
+#include "err.h"
+#include "store.h"
+
+typedef struct ectx {
+    segdb_t *db;
+    plan *p;
+    const roaring_bitmap_t *U;
+    int uidx;                    /* universe container of the current chunk, or -1 */
+    uint16_t key;
+    uint64_t (*bufs)[BM_WORDS];  /* scratch, one per depth */
+    uint32_t nbufs;
+    uint16_t *vals;              /* 65536 scratch values for edge scans */
+    bool oom;
+} ectx;
+
+/* Scratch buffers are allocated up front (never moved while eval holds
+ * pointers into them): a node at depth d uses buffers d+1 .. d+2. */
+static uint64_t *scratch(ectx *c, uint32_t depth)
+{
+    if (depth >= c->nbufs) { c->oom = true; return NULL; }
+    return c->bufs[depth];
+}
+
+static uint32_t tree_depth(const pnode *n)
+{
+    uint32_t d = 0;
+    for (uint32_t i = 0; i < n->nkids; i++) {
+        uint32_t k = tree_depth(n->kids[i]);
+        if (k > d) d = k;
+    }
+    return d + 1;
+}
+
+static int ectx_init(ectx *c, segdb_t *db, plan *p)
+{
+    memset(c, 0, sizeof *c);
+    c->db = db;
+    c->p = p;
+    c->U = p->universe;
+    c->nbufs = 2 * tree_depth(p->root) + 6;
+    c->bufs = malloc((size_t)c->nbufs * sizeof *c->bufs);
+    c->vals = malloc(65536 * sizeof *c->vals);
+    if (!c->vals || !c->bufs) {
+        free(c->vals);
+        free(c->bufs);
+        return SEGDB_ENOMEM;
+    }
+    return SEGDB_OK;
+}
+
+static void ectx_free(ectx *c)
+{
+    free(c->bufs);
+    free(c->vals);
+}
+
+static int *cursors_of(pnode *n, uint32_t count, int **slot)
+{
+    if (!*slot) *slot = calloc(count ? count : 1, sizeof **slot);
+    return *slot;
+}
+
+static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w);
+
+static bool eval_range(ectx *c, pnode *n, uint64_t *w)
+{
+    rcover *cv = &n->cover;
+    int *cur = cursors_of(n, cv->nfull + cv->nedge, &n->edge_cursors);
+    if (!cur) { c->oom = true; bm_words_zero(w); return false; }
+    bm_words_zero(w);
+    bool any = false;
+    for (uint32_t i = 0; i < cv->nfull; i++) {
+        int idx = bm_find_chunk(cv->full[i], c->key, &cur[i]);
+        if (idx < 0) continue;
+        bm_chunk_or(cv->full[i], idx, w);
+        any = true;
+    }
+    const field *f = n->f;
+    uint32_t base = (uint32_t)c->key << 16;
+    for (uint32_t i = 0; i < cv->nedge; i++) {
+        int idx = bm_find_chunk(cv->edge[i], c->key, &cur[cv->nfull + i]);
+        if (idx < 0) continue;
+        uint32_t m = bm_chunk_values(cv->edge[i], idx, c->vals);
+        for (uint32_t k = 0; k < m; k++) {
+            uint32_t row = base | c->vals[k];
+            uint64_t key = f->kind == SEGDB_KIND_NUMBER ? rkey_double(f->f64[row]) : rkey_int(f->i64[row]);
+            if (key >= n->lo && key <= n->hi) {
+                w[c->vals[k] >> 6] |= UINT64_C(1) << (c->vals[k] & 63);
+                any = true;
+            }
+        }
+    }
+    return any;
+}
+
+static bool load_universe(ectx *c, uint64_t *w)
+{
+    if (c->uidx < 0) { bm_words_zero(w); return false; }
+    bm_chunk_load(c->U, c->uidx, w);
+    return true;
+}
+
+static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w)
+{
+    switch (n->kind) {
+    case P_EMPTY:
+        bm_words_zero(w);
+        return false;
+    case P_ALL:
+        return load_universe(c, w);
+    case P_BITMAP:
+    case P_OWNED: {
+        int *cur = cursors_of(n, n->nbms, &n->cursors);
+        int idx = cur ? bm_find_chunk(n->bms[0], c->key, cur) : bm_find_chunk(n->bms[0], c->key, NULL);
+        if (idx < 0) { bm_words_zero(w); return false; }
+        bm_chunk_load(n->bms[0], idx, w);
+        return true;
+    }
+    case P_BITMAPS: {
+        int *cur = cursors_of(n, n->nbms, &n->cursors);
+        bm_words_zero(w);
+        bool any = false;
+        for (uint32_t i = 0; i < n->nbms; i++) {
+            int idx = bm_find_chunk(n->bms[i], c->key, cur ? &cur[i] : NULL);
+            if (idx < 0) continue;
+            bm_chunk_or(n->bms[i], idx, w);
+            any = true;
+        }
+        return any;
+    }
+    case P_RANGE:
+        return eval_range(c, n, w);
+    case P_NOT: {
+        if (!load_universe(c, w)) return false;
+        uint64_t *t = scratch(c, depth + 1);
+        if (!t) return false;
+        if (eval(c, n->kids[0], depth + 1, t)) bm_words_andnot(w, t);
+        return bm_words_any(w);
+    }
+    case P_AND: {
+        if (!eval(c, n->kids[0], depth + 1, w)) return false;
+        for (uint32_t i = 1; i < n->nkids; i++) {
+            pnode *k = n->kids[i];
+            if (k->kind == P_BITMAP || k->kind == P_OWNED) {
+                int *cur = cursors_of(k, k->nbms, &k->cursors);
+                int idx = bm_find_chunk(k->bms[0], c->key, cur);
+                if (idx < 0) { bm_words_zero(w); return false; }
+                bm_chunk_and(k->bms[0], idx, w);
+            } else if (k->kind == P_NOT && (k->kids[0]->kind == P_BITMAP || k->kids[0]->kind == P_OWNED)) {
+                pnode *x = k->kids[0];
+                int *cur = cursors_of(x, x->nbms, &x->cursors);
+                int idx = bm_find_chunk(x->bms[0], c->key, cur);
+                if (idx >= 0) bm_chunk_andnot(x->bms[0], idx, w);
+            } else {
+                uint64_t *t = scratch(c, depth + 1);
+                if (!t) return false;
+                if (k->kind == P_NOT) {
+                    if (eval(c, k->kids[0], depth + 2, t)) bm_words_andnot(w, t);
+                } else {
+                    if (!eval(c, k, depth + 2, t)) { bm_words_zero(w); return false; }
+                    bm_words_and(w, t);
+                }
+            }
+            if (!bm_words_any(w)) return false;
+        }
+        return true;
+    }
+    case P_OR: {
+        bm_words_zero(w);
+        bool any = false;
+        uint64_t *t = NULL;
+        for (uint32_t i = 0; i < n->nkids; i++) {
+            pnode *k = n->kids[i];
+            if (k->kind == P_BITMAP || k->kind == P_OWNED) {
+                int *cur = cursors_of(k, k->nbms, &k->cursors);
+                int idx = bm_find_chunk(k->bms[0], c->key, cur);
+                if (idx < 0) continue;
+                bm_chunk_or(k->bms[0], idx, w);
+                any = true;
+                continue;
+            }
+            if (!t) t = scratch(c, depth + 1);
+            if (!t) return false;
+            if (eval(c, k, depth + 2, t)) {
+                bm_words_or(w, t);
+                any = true;
+            }
+        }
+        return any;
+    }
+    }
+    return false;
+}
+
+/* Evaluate n for chunk i of the universe into w, ANDed with the universe. */
+static uint32_t eval_chunk(ectx *c, pnode *n, int uidx, uint64_t *w)
+{
+    c->uidx = uidx;
+    c->key = bm_chunk_key(c->U, uidx);
+    if (!eval(c, n, 1, w)) return 0;
+    bm_chunk_and(c->U, uidx, w);
+    return bm_words_popcount(w);
+}
+
+/* True when every index bitmap is inside the universe (no archived rows to
+ * exclude), so one CRoaring call can answer a count exactly. */
+static bool indexes_in_universe(segdb_t *db, plan *p)
+{
+    return p->with_archived || roaring_bitmap_is_empty(db->archived);
+}
+
+static bool plain(const pnode *n) { return n->kind == P_BITMAP || n->kind == P_OWNED; }
+
+static uint64_t count_node(ectx *c, pnode *n)
+{
+    segdb_t *db = c->db;
+    plan *p = c->p;
+    if (n->kind == P_EMPTY) return 0;
+    if (n->kind == P_ALL) return roaring_bitmap_get_cardinality(c->U);
+    if (indexes_in_universe(db, p)) {
+        if (plain(n)) return roaring_bitmap_get_cardinality(n->bms[0]);
+        if (n->kind == P_AND && n->nkids == 2 && plain(n->kids[0])) {
+            pnode *b = n->kids[1];
+            if (plain(b)) return roaring_bitmap_and_cardinality(n->kids[0]->bms[0], b->bms[0]);
+            if (b->kind == P_NOT && plain(b->kids[0]))
+                return roaring_bitmap_andnot_cardinality(n->kids[0]->bms[0], b->kids[0]->bms[0]);
+        }
+        if (n->kind == P_NOT && plain(n->kids[0]))
+            return roaring_bitmap_get_cardinality(c->U) - roaring_bitmap_get_cardinality(n->kids[0]->bms[0]);
+        if (n->kind == P_RANGE && n->cover.nedge == 0) return n->cover.full_card;
+    }
+    uint64_t (*w)[BM_WORDS] = malloc(sizeof *w);
+    if (!w) { c->oom = true; return 0; }
+    uint64_t total = 0;
+    int nu = bm_chunk_count(c->U);
+    for (int i = 0; i < nu; i++) total += eval_chunk(c, n, i, *w);
+    free(w);
+    return total;
+}
+
+uint64_t exec_count(segdb_t *db, plan *p)
+{
+    ectx c;
+    if (ectx_init(&c, db, p)) return 0;
+    uint64_t n = count_node(&c, p->root);
+    ectx_free(&c);
+    return n;
+}
+
+roaring_bitmap_t *exec_rows(segdb_t *db, plan *p, const roaring_bitmap_t *mask)
+{
+    ectx c;
+    if (ectx_init(&c, db, p)) return NULL;
+    roaring_bitmap_t *r = roaring_bitmap_create();
+    uint64_t (*w)[BM_WORDS] = malloc(sizeof *w);
+    if (!r || !w) goto fail;
+    int nu = bm_chunk_count(c.U), mcur = 0;
+    for (int i = 0; i < nu; i++) {
+        int midx = -1;
+        if (mask) {
+            midx = bm_find_chunk(mask, bm_chunk_key(c.U, i), &mcur);
+            if (midx < 0) continue;
+        }
+        if (!eval_chunk(&c, p->root, i, *w)) continue;
+        if (mask) bm_chunk_and(mask, midx, *w);
+        uint32_t card = bm_words_popcount(*w);
+        if (card) bm_append_words(r, bm_chunk_key(c.U, i), *w, card);
+    }
+    if (c.oom) goto fail;
+    free(w);
+    ectx_free(&c);
+    return r;
+fail:
+    free(w);
+    if (r) roaring_bitmap_free(r);
+    ectx_free(&c);
+    return NULL;
+}
+
+/* ---- FIND ----------------------------------------------------------------- */
+
+typedef struct cand {
+    uint32_t row;
+    uint64_t key;       /* numeric sort key (order-preserving) */
+    const char *skey;   /* string sort key (folded), or NULL */
+    bool missing;
+    uint64_t id;
+} cand;
+
+static int cmp_cand(const void *a, const void *b, void *ctx)
+{
+    const cand *x = a, *y = b;
+    bool g_desc = *(const bool *)ctx;
+    if (x->missing != y->missing) return x->missing ? 1 : -1; /* lacking the field: last */
+    int r = 0;
+    if (x->skey || y->skey) r = strcmp(x->skey ? x->skey : "", y->skey ? y->skey : "");
+    else r = x->key < y->key ? -1 : x->key > y->key;
+    if (g_desc) r = -r;
+    if (r) return r;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void fill_key(segdb_t *db, const field *f, cand *cd)
+{
+    uint32_t row = cd->row;
+    cd->id = db->ids[row];
+    if (!f || f->id == F_ID) { cd->key = cd->id; return; }
+    if (!store_has(f, row)) { cd->missing = true; return; }
+    switch (f->kind) {
+    case SEGDB_KIND_TEXT: cd->skey = f->text->fold + f->text->fold_off[f->text->row_code[row]]; break;
+    case SEGDB_KIND_CATEGORY: cd->skey = f->dict.folded[f->codes32[row]]; break;
+    case SEGDB_KIND_ENUM:
+    case SEGDB_KIND_BOOL: cd->key = f->codes8[row]; break;
+    case SEGDB_KIND_NUMBER: cd->key = rkey_double(f->f64[row]); break;
+    default: cd->key = rkey_int(f->i64[row]); break;
+    }
+}
+
+typedef struct rowvec {
+    uint32_t *v;
+    size_t n, cap;
+} rowvec;
+
+static int rv_push(rowvec *rv, uint32_t row)
+{
+    if (rv->n == rv->cap) {
+        size_t nc = rv->cap ? rv->cap * 2 : 256;
+        uint32_t *a = realloc(rv->v, nc * sizeof *a);
+        if (!a) return SEGDB_ENOMEM;
+        rv->v = a;
+        rv->cap = nc;
+    }
+    rv->v[rv->n++] = row;
+    return SEGDB_OK;
+}
+
+/* Sort all candidate rows of bitmap r by field f and append [skip, skip+take) to out. */
+static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bool desc, uint64_t skip,
+                      uint64_t take, rowvec *out)
+{
+    uint64_t n = roaring_bitmap_get_cardinality(r);
+    if (skip >= n || take == 0) return SEGDB_OK;
+    cand *cs = malloc((n ? n : 1) * sizeof *cs);
+    uint32_t *rows = malloc((n ? n : 1) * sizeof *rows);
+    if (!cs || !rows) { free(cs); free(rows); return SEGDB_ENOMEM; }
+    roaring_bitmap_to_uint32_array(r, rows);
+    for (uint64_t i = 0; i < n; i++) {
+        memset(&cs[i], 0, sizeof cs[i]);
+        cs[i].row = rows[i];
+        fill_key(db, f, &cs[i]);
+    }
+    qsort_r(cs, n, sizeof *cs, cmp_cand, &desc);
+    int rc = SEGDB_OK;
+    for (uint64_t i = skip; i < n && i < skip + take && !rc; i++) rc = rv_push(out, cs[i].row);
+    free(cs);
+    free(rows);
+    return rc;
+}
+
+typedef struct walk_ctx {
+    segdb_t *db;
+    plan *p;
+    roaring_bitmap_t *acc;   /* matching rows of the buckets walked so far */
+    uint64_t need;
+    bool oom;
+} walk_ctx;
+
+static bool walk_bucket(const roaring_bitmap_t *bm, void *ctx)
+{
+    walk_ctx *w = ctx;
+    roaring_bitmap_t *part = exec_rows(w->db, w->p, bm);
+    if (!part) { w->oom = true; return false; }
+    roaring_bitmap_or_inplace(w->acc, part);
+    roaring_bitmap_free(part);
+    return roaring_bitmap_get_cardinality(w->acc) < w->need;
+}
+
+int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t offset,
+              uint64_t limit, uint32_t **rows_out, size_t *n_out, segdb_err *err)
+{
+    const field *f = NULL;
+    rowvec out = {0};
+    int rc = SEGDB_OK;
+    if (sort_field) {
+        f = store_field(db, sort_field, strlen(sort_field));
+        if (!f) return err_set(err, SEGDB_EINVAL, "unknown SORT field '%.64s'", sort_field);
+        if (f->kind == SEGDB_KIND_TAGS)
+            return err_set(err, SEGDB_EINVAL, "can't SORT by '%s': it holds a set of values", f->name);
+        if (f->id == F_ARCHIVED || f->id == F_RELATIONSHIP) {
+            /* fine: code order */
+        }
+    }
+    *rows_out = NULL;
+    *n_out = 0;
+    if (limit == 0) return SEGDB_OK;
+
+    if ((!f || f->id == F_ID) && db->ids_ascending) {
+        /* row order is id order: evaluate chunks in order until the page is full */
+        ectx c;
+        if (ectx_init(&c, db, p)) return err_set(err, SEGDB_ENOMEM, "out of memory");
+        uint64_t (*w)[BM_WORDS] = malloc(sizeof *w);
+        uint16_t *pos = malloc(65536 * sizeof *pos);
+        if (!w || !pos) { free(w); free(pos); ectx_free(&c); return err_set(err, SEGDB_ENOMEM, "out of memory"); }
+        int nu = bm_chunk_count(c.U);
+        uint64_t skip = offset;
+        for (int k = 0; k < nu && out.n < limit && !rc; k++) {
+            int i = desc ? nu - 1 - k : k;
+            uint32_t card = eval_chunk(&c, p->root, i, *w);
+            if (!card) continue;
+            if (skip >= card) { skip -= card; continue; }
+            uint32_t m = bm_words_positions(*w, pos);
+            uint32_t base = (uint32_t)bm_chunk_key(c.U, i) << 16;
+            for (uint32_t j = 0; j < m && out.n < limit && !rc; j++) {
+                uint32_t jj = desc ? m - 1 - j : j;
+                if (skip) { skip--; continue; }
+                rc = rv_push(&out, base | pos[jj]);
+            }
+        }
+        free(w);
+        free(pos);
+        ectx_free(&c);
+    } else if (f && f->ridx) {
+        /* walk value buckets in order until they hold offset + limit matches */
+        walk_ctx wc = {db, p, roaring_bitmap_create(), offset + limit, false};
+        if (!wc.acc) return err_set(err, SEGDB_ENOMEM, "out of memory");
+        rindex_walk(f->ridx, desc, walk_bucket, &wc);
+        if (wc.oom) rc = SEGDB_ENOMEM;
+        uint64_t have = roaring_bitmap_get_cardinality(wc.acc);
+        if (!rc) rc = sort_slice(db, wc.acc, f, desc, offset, limit, &out);
+        if (!rc && have < offset + limit) {
+            /* then the matching rows that lack the field, by id */
+            roaring_bitmap_t *all = exec_rows(db, p, NULL);
+            if (!all) rc = SEGDB_ENOMEM;
+            else {
+                roaring_bitmap_andnot_inplace(all, f->present);
+                uint64_t skip = offset > have ? offset - have : 0;
+                rc = sort_slice(db, all, NULL, false, skip, limit - out.n, &out);
+                roaring_bitmap_free(all);
+            }
+        }
+        roaring_bitmap_free(wc.acc);
+    } else {
+        roaring_bitmap_t *all = exec_rows(db, p, NULL);
+        if (!all) rc = SEGDB_ENOMEM;
+        else {
+            rc = sort_slice(db, all, f, desc, offset, limit, &out);
+            roaring_bitmap_free(all);
+        }
+    }
+    if (rc) {
+        free(out.v);
+        return err_set(err, rc, "out of memory");
+    }
+    *rows_out = out.v;
+    *n_out = out.n;
+    return SEGDB_OK;
+}
+
+/* ---- EXPLAIN -------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *s, const char *fmt, ...)
+{
+    if (s->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(s->p ? s->p + s->len : NULL, s->p ? s->cap - s->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) { s->oom = true; return; }
+        if (s->p && s->len + (size_t)n < s->cap) { s->len += (size_t)n; return; }
+        size_t nc = s->cap ? s->cap * 2 : 1024;
+        while (nc < s->len + (size_t)n + 1) nc *= 2;
+        char *q = realloc(s->p, nc);
+        if (!q) { s->oom = true; return; }
+        s->p = q;
+        s->cap = nc;
+    }
+}
+
+static const char *kind_word(const pnode *n)
+{
+    switch (n->kind) {
+    case P_EMPTY: return "EMPTY";
+    case P_ALL: return "UNIVERSE";
+    case P_BITMAP: return "BITMAP";
+    case P_BITMAPS: return "OR-BITMAPS";
+    case P_OWNED: return "MATCHED";
+    case P_RANGE: return "RANGE";
+    case P_AND: return "AND";
+    case P_OR: return "OR";
+    case P_NOT: return "NOT";
+    }
+    return "?";
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void explain_node(ectx *c, pnode *n, int depth, sbuf *s)
+{
+    double t0 = now_ms();
+    uint64_t card = count_node(c, n);
+    double ms = now_ms() - t0;
+    sb_printf(s, "%*s%s", depth * 2, "", kind_word(n));
+    if (n->label) sb_printf(s, " %s", n->label);
+    if (n->kind == P_BITMAPS) sb_printf(s, " (%u bitmaps)", n->nbms);
+    if (n->kind == P_RANGE)
+        sb_printf(s, " (%u full buckets, %u edge buckets)", n->cover.nfull, n->cover.nedge);
+    sb_printf(s, "  est=%llu rows=%llu time=%.3fms\n", (unsigned long long)n->est,
+              (unsigned long long)card, ms);
+    for (uint32_t i = 0; i < n->nkids; i++) explain_node(c, n->kids[i], depth + 1, s);
+}
+
+char *exec_explain(segdb_t *db, plan *p)
+{
+    ectx c;
+    if (ectx_init(&c, db, p)) return NULL;
+    sbuf s = {0};
+    sb_printf(&s, "universe: %s, %llu rows\n", p->with_archived ? "all live contacts (filter names archived)"
+                                                                 : "live, non-archived contacts",
+              (unsigned long long)roaring_bitmap_get_cardinality(p->universe));
+    double t0 = now_ms();
+    uint64_t total = count_node(&c, p->root);
+    double ms = now_ms() - t0;
+    sb_printf(&s, "result: %llu rows in %.3fms\nplan:\n", (unsigned long long)total, ms);
+    explain_node(&c, p->root, 1, &s);
+    ectx_free(&c);
+    if (s.oom) { free(s.p); return NULL; }
+    return s.p;
+}

@@ -1,0 +1,32 @@
+/*
+ * exec.h — plan -> rows. Evaluates a plan one 65536-row chunk at a time into
+ * plain bitsets (bm.h), so a whole AND/OR/NOT tree is fused per chunk; then
+ * counts, materializes, pages (FIND) or explains.
+ */
+#ifndef EXEC_H
+#define EXEC_H
+
+#include <stdint.h>
+
+#include <roaring/roaring.h>
+
+#include "plan.h"
+#include "segdb.h"
+
+/* Number of rows matching the plan. */
+uint64_t exec_count(segdb_t *db, plan *p);
+
+/* Rows matching the plan as a new bitmap (caller frees); restricted to
+ * `mask` when mask is non-NULL. NULL on ENOMEM. */
+roaring_bitmap_t *exec_rows(segdb_t *db, plan *p, const roaring_bitmap_t *mask);
+
+/* FIND: the ids of one page of matching rows, ordered by sort_field (NULL =
+ * id), desc, skipping offset. *rows (malloc'd, n entries) are row positions. */
+int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t offset,
+              uint64_t limit, uint32_t **rows, size_t *n, segdb_err *err);
+
+/* EXPLAIN text: the optimized tree, each node with its estimate, actual
+ * cardinality and time. malloc'd; NULL on ENOMEM. */
+char *exec_explain(segdb_t *db, plan *p);
+
+#endif /* EXEC_H */

@@ -1,0 +1,67 @@
+/*
+ * plan.h — filter AST -> optimized bitmap plan.
+ *
+ * Binding resolves field names and types every value by its field (SPEC 7),
+ * turning each term into a leaf over the store's indexes:
+ *   P_BITMAP    one index bitmap (borrowed): tag:vip, city:hanoi, has:phone
+ *   P_BITMAPS   many bitmaps OR'd in one pass: city:(a,b), tag~vi, OR of tags
+ *   P_OWNED     a bitmap computed at bind time: text equality/contains, q:
+ *   P_RANGE     a range-index cover: full buckets + edge buckets checked
+ *               against the column (times, integers, numbers, dates)
+ * and inner nodes P_AND / P_OR / P_NOT. Optimization: AND/OR flattened,
+ * constant leaves folded, AND children ordered by estimated cardinality
+ * (smallest first, NOT children last as and-not), many-way OR of plain
+ * bitmaps merged into one P_BITMAPS leaf.
+ *
+ * Relative times are resolved at bind time, which is evaluation time: a plan
+ * is built for one evaluation and freed after it.
+ */
+#ifndef PLAN_H
+#define PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <roaring/roaring.h>
+
+#include "filter_parse.h"
+#include "index.h"
+#include "segdb.h"
+#include "store.h"
+
+typedef enum pkind {
+    P_EMPTY, P_ALL, P_BITMAP, P_BITMAPS, P_OWNED, P_RANGE, P_AND, P_OR, P_NOT
+} pkind;
+
+typedef struct pnode {
+    pkind kind;
+    char *label;                    /* the term as EXPLAIN shows it */
+    uint64_t est;                   /* estimated cardinality (an upper bound) */
+    /* P_BITMAP, P_BITMAPS, P_OWNED */
+    const roaring_bitmap_t **bms;
+    uint32_t nbms;
+    roaring_bitmap_t *owned;
+    int *cursors;                   /* per-bitmap chunk cursor (exec scratch) */
+    /* P_RANGE */
+    const field *f;
+    uint64_t lo, hi;                /* order-preserving keys, inclusive */
+    rcover cover;
+    int *edge_cursors;
+    /* P_AND, P_OR, P_NOT */
+    struct pnode **kids;
+    uint32_t nkids;
+} pnode;
+
+typedef struct plan {
+    pnode *root;
+    bool with_archived;             /* the filter names `archived`: universe = live */
+    const roaring_bitmap_t *universe;
+    int64_t now;
+} plan;
+
+/* Parse + bind + optimize. filter NULL = the whole universe. On error returns
+ * SEGDB_EINVAL/EWRONGTYPE/ELIMIT/ENOMEM with err filled; *out untouched. */
+int plan_build(segdb_t *db, const char *filter, plan **out, segdb_err *err);
+void plan_free(plan *p);
+
+#endif /* PLAN_H */

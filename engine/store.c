@@ -1,0 +1,1008 @@
+/*
+ * store.c — schema, rows, columns, dictionaries (see store.h).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mremap */
+#endif
+#include "store.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "fold.h"
+#include "value.h"
+
+/* ---- anonymous mappings --------------------------------------------------- */
+
+void *col_alloc(size_t bytes)
+{
+    if (bytes == 0) bytes = 1;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *col_grow(void *p, size_t old_bytes, size_t new_bytes)
+{
+    if (!p) return col_alloc(new_bytes);
+    if (old_bytes == 0) old_bytes = 1;
+    void *q = mremap(p, old_bytes, new_bytes, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+void col_free(void *p, size_t bytes)
+{
+    if (p) munmap(p, bytes ? bytes : 1);
+}
+
+/* ---- hashing -------------------------------------------------------------- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+    return mix64(h);
+}
+
+uint32_t store_bucket_of(uint64_t id) { return (uint32_t)(mix64(id + UINT64_C(0x9e3779b97f4a7c15)) % 10000); }
+
+/* ---- dict ----------------------------------------------------------------- */
+
+static int dict_rehash(dict *d, uint32_t nslots)
+{
+    uint32_t *s = calloc(nslots, sizeof *s);
+    if (!s) return SEGDB_ENOMEM;
+    for (uint32_t c = 1; c < d->n; c++) {
+        uint64_t h = hash_bytes(d->folded[c], strlen(d->folded[c]));
+        uint32_t i = (uint32_t)h & (nslots - 1);
+        while (s[i]) i = (i + 1) & (nslots - 1);
+        s[i] = c;
+    }
+    free(d->slots);
+    d->slots = s;
+    d->nslots = nslots;
+    return SEGDB_OK;
+}
+
+uint32_t dict_find(const dict *d, const char *folded, size_t len)
+{
+    if (!d->nslots) return 0;
+    uint32_t i = (uint32_t)hash_bytes(folded, len) & (d->nslots - 1);
+    while (d->slots[i]) {
+        uint32_t c = d->slots[i];
+        if (strlen(d->folded[c]) == len && memcmp(d->folded[c], folded, len) == 0) return c;
+        i = (i + 1) & (d->nslots - 1);
+    }
+    return 0;
+}
+
+static uint32_t dict_add_folded(dict *d, const char *display, size_t dlen, const char *folded, size_t flen)
+{
+    if (d->n == 0) d->n = 1;
+    if (d->n + 1 > d->cap) {
+        uint32_t nc = d->cap ? d->cap * 2 : 8;
+        char **a = realloc(d->display, nc * sizeof *a);
+        if (!a) return 0;
+        d->display = a;
+        char **b = realloc(d->folded, nc * sizeof *b);
+        if (!b) return 0;
+        d->folded = b;
+        roaring_bitmap_t **m = realloc(d->bm, nc * sizeof *m);
+        if (!m) return 0;
+        d->bm = m;
+        d->cap = nc;
+    }
+    if ((d->n + 1) * 2 > d->nslots && dict_rehash(d, d->nslots ? d->nslots * 2 : 16)) return 0;
+    uint32_t c = d->n;
+    d->display[c] = strndup(display, dlen);
+    d->folded[c] = strndup(folded, flen);
+    d->bm[c] = roaring_bitmap_create();
+    if (!d->display[c] || !d->folded[c] || !d->bm[c]) {
+        free(d->display[c]);
+        free(d->folded[c]);
+        if (d->bm[c]) roaring_bitmap_free(d->bm[c]);
+        return 0;
+    }
+    d->n++;
+    uint32_t i = (uint32_t)hash_bytes(folded, flen) & (d->nslots - 1);
+    while (d->slots[i]) i = (i + 1) & (d->nslots - 1);
+    d->slots[i] = c;
+    return c;
+}
+
+uint32_t dict_intern(dict *d, const char *s, size_t len)
+{
+    char stackbuf[256];
+    size_t cap = fold_max_len(len) + 1;
+    char *f = cap <= sizeof stackbuf ? stackbuf : malloc(cap);
+    if (!f) return 0;
+    size_t flen = fold_text(s, len, f);
+    uint32_t c = dict_find(d, f, flen);
+    if (!c) c = dict_add_folded(d, s, len, f, flen);
+    if (f != stackbuf) free(f);
+    return c;
+}
+
+static void dict_free(dict *d)
+{
+    for (uint32_t c = 1; c < d->n; c++) {
+        free(d->display[c]);
+        free(d->folded[c]);
+        roaring_bitmap_free(d->bm[c]);
+    }
+    free(d->display);
+    free(d->folded);
+    free(d->bm);
+    free(d->slots);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- textdict ------------------------------------------------------------- */
+
+char *store_text_fold(const field *f, const char *s, size_t len, size_t *out_len)
+{
+    char *out;
+    size_t n;
+    switch (f->tmode) {
+    case TEXT_EMAIL:
+        out = malloc(len + 1);
+        if (!out) return NULL;
+        n = fold_lower_ascii(s, len, out);
+        break;
+    case TEXT_PHONE:
+        out = malloc(len + 3);
+        if (!out) return NULL;
+        n = fold_phone(s, len, out);
+        out[n] = 0;
+        break;
+    case TEXT_EXACT:
+        out = strndup(s, len);
+        if (!out) return NULL;
+        n = len;
+        break;
+    default:
+        out = malloc(fold_max_len(len) + 1);
+        if (!out) return NULL;
+        n = fold_text(s, len, out);
+        break;
+    }
+    if (out_len) *out_len = n;
+    return out;
+}
+
+static int arena_put(char **arena, uint64_t *len, uint64_t *cap, const char *s, size_t n, uint32_t *off)
+{
+    if (*len + n + 1 > UINT32_MAX) return SEGDB_ENOMEM;
+    if (*len + n + 1 > *cap) {
+        uint64_t nc = *cap ? *cap : 4096;
+        while (nc < *len + n + 1) nc *= 2;
+        if (nc > (uint64_t)UINT32_MAX + 1) nc = (uint64_t)UINT32_MAX + 1;
+        char *a = col_grow(*arena, *cap, nc);
+        if (!a) return SEGDB_ENOMEM;
+        *arena = a;
+        *cap = nc;
+    }
+    memcpy(*arena + *len, s, n);
+    (*arena)[*len + n] = 0;
+    *off = (uint32_t)*len;
+    *len += n + 1;
+    return SEGDB_OK;
+}
+
+static int td_rehash(textdict *td, uint32_t nslots)
+{
+    uint32_t *s = calloc(nslots, sizeof *s);
+    if (!s) return SEGDB_ENOMEM;
+    /* re-insert the head of each folded chain (codes whose folded value is first seen) */
+    for (uint32_t c = 1; c < td->n; c++) {
+        const char *f = td->fold + td->fold_off[c];
+        size_t fl = strlen(f);
+        uint32_t i = (uint32_t)hash_bytes(f, fl) & (nslots - 1);
+        bool dup = false;
+        while (s[i]) {
+            const char *g = td->fold + td->fold_off[s[i]];
+            if (strcmp(g, f) == 0) { dup = true; break; }
+            i = (i + 1) & (nslots - 1);
+        }
+        if (!dup) s[i] = c;
+    }
+    free(td->slots);
+    td->slots = s;
+    td->nslots = nslots;
+    return SEGDB_OK;
+}
+
+uint32_t textdict_find(const textdict *td, const char *folded, size_t len)
+{
+    if (!td->nslots) return 0;
+    uint32_t i = (uint32_t)hash_bytes(folded, len) & (td->nslots - 1);
+    while (td->slots[i]) {
+        uint32_t c = td->slots[i];
+        const char *g = td->fold + td->fold_off[c];
+        if (strncmp(g, folded, len) == 0 && g[len] == 0) return c;
+        i = (i + 1) & (td->nslots - 1);
+    }
+    return 0;
+}
+
+static int td_grow_codes(textdict *td)
+{
+    uint32_t nc = td->cap ? td->cap * 2 : 64;
+    uint32_t **arrs[] = {&td->orig_off, &td->fold_off, &td->refs, &td->last_row, &td->next_same};
+    for (size_t k = 0; k < sizeof arrs / sizeof *arrs; k++) {
+        uint32_t *a = col_grow(*arrs[k], (size_t)td->cap * 4, (size_t)nc * 4);
+        if (!a) return SEGDB_ENOMEM;
+        *arrs[k] = a;
+    }
+    td->cap = nc;
+    return SEGDB_OK;
+}
+
+/* Code for an original value (folded given), creating it when new. 0 = ENOMEM. */
+static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f, size_t flen)
+{
+    if (td->n == 0) td->n = 1;
+    uint32_t head = textdict_find(td, f, flen);
+    for (uint32_t c = head; c; c = td->next_same[c]) {
+        const char *o = td->orig + td->orig_off[c];
+        if (strncmp(o, s, len) == 0 && o[len] == 0) return c;
+    }
+    if (td->n + 1 > td->cap && td_grow_codes(td)) return 0;
+    if ((td->n + 1) * 4 > td->nslots * 3 && td_rehash(td, td->nslots ? td->nslots * 2 : 64)) return 0;
+    uint32_t c = td->n;
+    if (arena_put(&td->fold, &td->fold_len, &td->fold_cap, f, flen, &td->fold_off[c])) return 0;
+    if (len == flen && memcmp(s, f, len) == 0) {
+        td->orig_off[c] = UINT32_MAX; /* same as folded */
+    } else if (arena_put(&td->orig, &td->orig_len, &td->orig_cap, s, len, &td->orig_off[c])) {
+        return 0;
+    }
+    td->refs[c] = 0;
+    td->last_row[c] = UINT32_MAX;
+    td->next_same[c] = 0;
+    td->n++;
+    if (head) {
+        /* append to the chain of codes sharing this folded value */
+        uint32_t t = head;
+        while (td->next_same[t]) t = td->next_same[t];
+        td->next_same[t] = c;
+    } else {
+        uint32_t i = (uint32_t)hash_bytes(f, flen) & (td->nslots - 1);
+        while (td->slots[i]) i = (i + 1) & (td->nslots - 1);
+        td->slots[i] = c;
+    }
+    return c;
+}
+
+static const char *td_orig(const textdict *td, uint32_t c)
+{
+    return td->orig_off[c] == UINT32_MAX ? td->fold + td->fold_off[c] : td->orig + td->orig_off[c];
+}
+
+static void td_free(textdict *td, uint32_t rows_cap)
+{
+    if (!td) return;
+    col_free(td->orig, td->orig_cap);
+    col_free(td->fold, td->fold_cap);
+    col_free(td->orig_off, (size_t)td->cap * 4);
+    col_free(td->fold_off, (size_t)td->cap * 4);
+    col_free(td->refs, (size_t)td->cap * 4);
+    col_free(td->last_row, (size_t)td->cap * 4);
+    col_free(td->next_same, (size_t)td->cap * 4);
+    col_free(td->row_code, (size_t)rows_cap * 4);
+    free(td->slots);
+    free(td);
+}
+
+/* ---- schema --------------------------------------------------------------- */
+
+static const char *const GENDER_MEMBERS[] = {"male", "female", "other", "unknown"};
+static const char *const TYPE_MEMBERS[] = {"visitor", "lead", "customer"};
+static const char *const STATUS_MEMBERS[] = {"never_subscribed", "subscribed", "unsubscribed"};
+static const char *const REL_MEMBERS[] = {"new", "approached", "hot", "potential", "lost", "won", "dont_forget"};
+static const char *const BOOL_MEMBERS[] = {"no", "yes"};
+
+static const uint8_t SHIFTS_TIME[] = {18, 22, 26, 30};
+static const uint8_t SHIFTS_DATE[] = {2, 6, 10, 14};
+static const uint8_t SHIFTS_INT[] = {0, 4, 8, 12, 16, 24, 32, 48};
+static const uint8_t SHIFTS_NUMBER[] = {40, 44, 48, 52, 56, 60};
+
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)tolower((unsigned char)s[i])) * UINT64_C(1099511628211);
+    return mix64(h);
+}
+
+static int names_rehash(segdb_t *db, uint32_t nslots)
+{
+    uint32_t *s = calloc(nslots, sizeof *s);
+    if (!s) return SEGDB_ENOMEM;
+    for (uint32_t k = 0; k < db->nfields; k++) {
+        const char *nm = db->fields[k]->name;
+        uint32_t i = (uint32_t)name_hash(nm, strlen(nm)) & (nslots - 1);
+        while (s[i]) i = (i + 1) & (nslots - 1);
+        s[i] = k + 1;
+    }
+    free(db->name_slots);
+    db->name_slots = s;
+    db->name_nslots = nslots;
+    return SEGDB_OK;
+}
+
+field *store_field(segdb_t *db, const char *name, size_t len)
+{
+    if (!db->name_nslots) return NULL;
+    uint32_t i = (uint32_t)name_hash(name, len) & (db->name_nslots - 1);
+    while (db->name_slots[i]) {
+        field *f = db->fields[db->name_slots[i] - 1];
+        if (strlen(f->name) == len && strncasecmp(f->name, name, len) == 0) return f;
+        i = (i + 1) & (db->name_nslots - 1);
+    }
+    return NULL;
+}
+
+static int add_field_raw(segdb_t *db, const char *name, segdb_kind kind, field **out)
+{
+    if (db->nfields == db->fields_cap) {
+        uint32_t nc = db->fields_cap ? db->fields_cap * 2 : 64;
+        field **a = realloc(db->fields, nc * sizeof *a);
+        if (!a) return SEGDB_ENOMEM;
+        db->fields = a;
+        db->fields_cap = nc;
+    }
+    if ((db->nfields + 1) * 2 > db->name_nslots && names_rehash(db, db->name_nslots ? db->name_nslots * 2 : 128))
+        return SEGDB_ENOMEM;
+    field *f = calloc(1, sizeof *f);
+    if (!f) return SEGDB_ENOMEM;
+    snprintf(f->name, sizeof f->name, "%s", name);
+    for (char *p = f->name; *p; p++) *p = (char)tolower((unsigned char)*p);
+    f->kind = kind;
+    f->id = db->nfields;
+    f->present = roaring_bitmap_create();
+    if (!f->present) { free(f); return SEGDB_ENOMEM; }
+    const uint8_t *shifts = NULL;
+    uint32_t nl = 0;
+    switch (kind) {
+    case SEGDB_KIND_TIME: shifts = SHIFTS_TIME; nl = sizeof SHIFTS_TIME; break;
+    case SEGDB_KIND_DATE: shifts = SHIFTS_DATE; nl = sizeof SHIFTS_DATE; break;
+    case SEGDB_KIND_INTEGER: shifts = SHIFTS_INT; nl = sizeof SHIFTS_INT; break;
+    case SEGDB_KIND_NUMBER: shifts = SHIFTS_NUMBER; nl = sizeof SHIFTS_NUMBER; break;
+    case SEGDB_KIND_TEXT:
+        f->text = calloc(1, sizeof *f->text);
+        if (!f->text) { roaring_bitmap_free(f->present); free(f); return SEGDB_ENOMEM; }
+        break;
+    case SEGDB_KIND_BOOL:
+        f->members = BOOL_MEMBERS;
+        f->nmembers = 2;
+        break;
+    default: break;
+    }
+    if (shifts) {
+        f->ridx = rindex_create(shifts, nl);
+        if (!f->ridx) { roaring_bitmap_free(f->present); free(f); return SEGDB_ENOMEM; }
+    }
+    db->fields[db->nfields++] = f;
+    uint32_t i = (uint32_t)name_hash(f->name, strlen(f->name)) & (db->name_nslots - 1);
+    while (db->name_slots[i]) i = (i + 1) & (db->name_nslots - 1);
+    db->name_slots[i] = f->id + 1;
+    if (out) *out = f;
+    return SEGDB_OK;
+}
+
+int store_init(segdb_t *db)
+{
+    static const struct { const char *name; segdb_kind kind; } B[F_BUILTIN_COUNT] = {
+        {"id", SEGDB_KIND_ID}, {"identifier", SEGDB_KIND_TEXT}, {"name", SEGDB_KIND_TEXT},
+        {"email", SEGDB_KIND_TEXT}, {"phone", SEGDB_KIND_TEXT}, {"address", SEGDB_KIND_TEXT},
+        {"gender", SEGDB_KIND_ENUM}, {"birthday", SEGDB_KIND_DATE},
+        {"birthday_month", SEGDB_KIND_INTEGER}, {"birthday_day", SEGDB_KIND_INTEGER},
+        {"bucket", SEGDB_KIND_INTEGER}, {"language", SEGDB_KIND_CATEGORY},
+        {"timezone", SEGDB_KIND_CATEGORY}, {"country", SEGDB_KIND_CATEGORY},
+        {"city", SEGDB_KIND_CATEGORY}, {"channel", SEGDB_KIND_CATEGORY},
+        {"source", SEGDB_KIND_CATEGORY}, {"type", SEGDB_KIND_ENUM}, {"status", SEGDB_KIND_ENUM},
+        {"relationship", SEGDB_KIND_ENUM}, {"tags", SEGDB_KIND_TAGS}, {"groups", SEGDB_KIND_TAGS},
+        {"whatsapp", SEGDB_KIND_BOOL}, {"hmac_verified", SEGDB_KIND_BOOL},
+        {"created_at", SEGDB_KIND_TIME}, {"first_seen", SEGDB_KIND_TIME},
+        {"last_seen", SEGDB_KIND_TIME}, {"first_contacted", SEGDB_KIND_TIME},
+        {"last_contacted", SEGDB_KIND_TIME}, {"web_sessions", SEGDB_KIND_INTEGER},
+        {"purchases", SEGDB_KIND_INTEGER}, {"revenue", SEGDB_KIND_NUMBER},
+        {"archived", SEGDB_KIND_BOOL},
+    };
+    for (int k = 0; k < F_BUILTIN_COUNT; k++) {
+        field *f;
+        int rc = add_field_raw(db, B[k].name, B[k].kind, &f);
+        if (rc) return rc;
+        f->builtin = true;
+    }
+    db->fields[F_IDENTIFIER]->tmode = TEXT_EXACT;
+    db->fields[F_EMAIL]->tmode = TEXT_EMAIL;
+    db->fields[F_PHONE]->tmode = TEXT_PHONE;
+    db->fields[F_BIRTHDAY_MONTH]->derived = true;
+    db->fields[F_BIRTHDAY_DAY]->derived = true;
+    db->fields[F_BUCKET]->derived = true;
+    db->fields[F_ID]->derived = true;
+    struct { int f; const char *const *m; uint32_t n; } E[] = {
+        {F_GENDER, GENDER_MEMBERS, 4}, {F_TYPE, TYPE_MEMBERS, 3},
+        {F_STATUS, STATUS_MEMBERS, 3}, {F_RELATIONSHIP, REL_MEMBERS, 7},
+    };
+    for (size_t k = 0; k < sizeof E / sizeof *E; k++) {
+        db->fields[E[k].f]->members = E[k].m;
+        db->fields[E[k].f]->nmembers = E[k].n;
+    }
+    /* enum and bool dictionaries hold their members as codes 1..n in order */
+    for (uint32_t k = 0; k < db->nfields; k++) {
+        field *f = db->fields[k];
+        if (f->kind != SEGDB_KIND_ENUM && f->kind != SEGDB_KIND_BOOL) continue;
+        for (uint32_t m = 0; m < f->nmembers; m++)
+            if (!dict_intern(&f->dict, f->members[m], strlen(f->members[m]))) return SEGDB_ENOMEM;
+    }
+    db->live = roaring_bitmap_create();
+    db->archived = roaring_bitmap_create();
+    db->universe = roaring_bitmap_create();
+    if (!db->live || !db->archived || !db->universe) return SEGDB_ENOMEM;
+    db->ids_ascending = true;
+    return SEGDB_OK;
+}
+
+static bool valid_field_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > SEGDB_MAX_FIELD_NAME_BYTES) return false;
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_')) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_')) return false;
+    return true;
+}
+
+int store_add_field(segdb_t *db, const char *name, segdb_kind kind, field **out, segdb_err *err)
+{
+    static const char *reserved[] = {"has", "missing", "tag", "group", "segment", "reachable", "q",
+                                     "and", "or", "not", "where"};
+    if (!valid_field_name(name)) {
+        if (err) {
+            err->code = SEGDB_EINVAL;
+            snprintf(err->msg, sizeof err->msg,
+                     "invalid field name '%.64s': use 1-64 letters, digits or '_', starting with a letter or '_'",
+                     name);
+        }
+        return SEGDB_EINVAL;
+    }
+    for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++) {
+        if (strcasecmp(name, reserved[k]) == 0) {
+            if (err) {
+                err->code = SEGDB_EINVAL;
+                snprintf(err->msg, sizeof err->msg, "'%s' is a reserved word of the filter language", name);
+            }
+            return SEGDB_EINVAL;
+        }
+    }
+    if (store_field(db, name, strlen(name))) {
+        if (err) {
+            err->code = SEGDB_EEXIST;
+            snprintf(err->msg, sizeof err->msg, "field '%s' already exists", name);
+        }
+        return SEGDB_EEXIST;
+    }
+    if (db->nfields >= SEGDB_MAX_FIELDS) {
+        if (err) {
+            err->code = SEGDB_ELIMIT;
+            snprintf(err->msg, sizeof err->msg, "too many fields (the limit is %u)", SEGDB_MAX_FIELDS);
+        }
+        return SEGDB_ELIMIT;
+    }
+    field *f;
+    int rc = add_field_raw(db, name, kind, &f);
+    if (rc) {
+        if (err) {
+            err->code = rc;
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+        }
+        return rc;
+    }
+    if (kind == SEGDB_KIND_BOOL)
+        for (uint32_t m = 0; m < f->nmembers; m++)
+            if (!dict_intern(&f->dict, f->members[m], strlen(f->members[m]))) return SEGDB_ENOMEM;
+    if (out) *out = f;
+    return SEGDB_OK;
+}
+
+char *store_field_names(segdb_t *db)
+{
+    size_t cap = 16;
+    for (uint32_t k = 0; k < db->nfields; k++) cap += strlen(db->fields[k]->name) + 2;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    size_t n = 0;
+    for (uint32_t k = 0; k < db->nfields; k++)
+        n += (size_t)snprintf(s + n, cap - n, "%s%s", k ? ", " : "", db->fields[k]->name);
+    return s;
+}
+
+static void field_free(field *f, uint32_t rows_cap)
+{
+    roaring_bitmap_free(f->present);
+    dict_free(&f->dict);
+    col_free(f->codes8, rows_cap);
+    col_free(f->codes32, (size_t)rows_cap * 4);
+    td_free(f->text, rows_cap);
+    col_free(f->i64, (size_t)rows_cap * 8);
+    col_free(f->f64, (size_t)rows_cap * 8);
+    rindex_free(f->ridx);
+    free(f);
+}
+
+void store_free(segdb_t *db)
+{
+    for (uint32_t k = 0; k < db->nfields; k++) field_free(db->fields[k], db->rows_cap);
+    free(db->fields);
+    free(db->name_slots);
+    col_free(db->ids, (size_t)db->rows_cap * 8);
+    col_free(db->id_slots, (size_t)db->id_nslots * 4);
+    if (db->live) roaring_bitmap_free(db->live);
+    if (db->archived) roaring_bitmap_free(db->archived);
+    if (db->universe) roaring_bitmap_free(db->universe);
+}
+
+/* ---- rows ----------------------------------------------------------------- */
+
+int64_t store_now(segdb_t *db)
+{
+    if (db->now_override) return db->now_override;
+    if (db->opt.clock_fn) return db->opt.clock_fn(db->opt.clock_ctx);
+    return (int64_t)time(NULL);
+}
+
+uint32_t store_row_of(segdb_t *db, uint64_t id)
+{
+    if (!db->id_nslots) return UINT32_MAX;
+    uint32_t mask = db->id_nslots - 1;
+    uint32_t i = (uint32_t)mix64(id) & mask;
+    while (db->id_slots[i]) {
+        uint32_t row = db->id_slots[i] - 1;
+        if (db->ids[row] == id) return row;
+        i = (i + 1) & mask;
+    }
+    return UINT32_MAX;
+}
+
+static int id_rehash(segdb_t *db, uint32_t nslots)
+{
+    uint32_t *s = col_alloc((size_t)nslots * 4);
+    if (!s) return SEGDB_ENOMEM;
+    uint32_t mask = nslots - 1;
+    for (uint32_t k = 0; k < db->id_nslots; k++) {
+        uint32_t v = db->id_slots[k];
+        if (!v) continue;
+        uint32_t i = (uint32_t)mix64(db->ids[v - 1]) & mask;
+        while (s[i]) i = (i + 1) & mask;
+        s[i] = v;
+    }
+    col_free(db->id_slots, (size_t)db->id_nslots * 4);
+    db->id_slots = s;
+    db->id_nslots = nslots;
+    return SEGDB_OK;
+}
+
+static size_t kind_row_bytes(const field *f, bool *has)
+{
+    *has = true;
+    if (f->codes8) return 1;
+    if (f->codes32) return 4;
+    if (f->i64 || f->f64) return 8;
+    *has = false;
+    return 0;
+}
+
+static int grow_rows(segdb_t *db, uint32_t need)
+{
+    if (need <= db->rows_cap) return SEGDB_OK;
+    uint64_t nc = db->rows_cap ? (uint64_t)db->rows_cap * 2 : 1024;
+    while (nc < need) nc *= 2;
+    if (nc > UINT32_MAX) nc = UINT32_MAX;
+    void *p = col_grow(db->ids, (size_t)db->rows_cap * 8, (size_t)nc * 8);
+    if (!p) return SEGDB_ENOMEM;
+    db->ids = p;
+    for (uint32_t k = 0; k < db->nfields; k++) {
+        field *f = db->fields[k];
+        bool has;
+        size_t w = kind_row_bytes(f, &has);
+        if (has) {
+            void **col = f->codes8 ? (void **)&f->codes8 : f->codes32 ? (void **)&f->codes32
+                       : f->i64 ? (void **)&f->i64 : (void **)&f->f64;
+            void *q = col_grow(*col, (size_t)db->rows_cap * w, (size_t)nc * w);
+            if (!q) return SEGDB_ENOMEM;
+            *col = q;
+        }
+        if (f->text && f->text->row_code) {
+            void *q = col_grow(f->text->row_code, (size_t)db->rows_cap * 4, (size_t)nc * 4);
+            if (!q) return SEGDB_ENOMEM;
+            f->text->row_code = q;
+        }
+    }
+    db->rows_cap = (uint32_t)nc;
+    return SEGDB_OK;
+}
+
+int store_new_row(segdb_t *db, uint64_t id, uint32_t *row)
+{
+    if (db->nrows == UINT32_MAX - 1) return SEGDB_ENOMEM;
+    int rc = grow_rows(db, db->nrows + 1);
+    if (rc) return rc;
+    if ((uint64_t)(db->id_count + 1) * 4 > (uint64_t)db->id_nslots * 3) {
+        rc = id_rehash(db, db->id_nslots ? db->id_nslots * 2 : 1024);
+        if (rc) return rc;
+    }
+    uint32_t r = db->nrows++;
+    db->ids[r] = id;
+    uint32_t mask = db->id_nslots - 1;
+    uint32_t i = (uint32_t)mix64(id) & mask;
+    while (db->id_slots[i]) i = (i + 1) & mask;
+    db->id_slots[i] = r + 1;
+    db->id_count++;
+    if (db->id_count > 1 && id <= db->max_id) db->ids_ascending = false;
+    if (id > db->max_id) db->max_id = id;
+    roaring_bitmap_add(db->live, r);
+    roaring_bitmap_add(db->universe, r);
+    /* derived: bucket */
+    store_set_int(db, db->fields[F_BUCKET], r, store_bucket_of(id));
+    *row = r;
+    return SEGDB_OK;
+}
+
+static void id_map_remove(segdb_t *db, uint32_t row)
+{
+    uint32_t mask = db->id_nslots - 1;
+    uint32_t i = (uint32_t)mix64(db->ids[row]) & mask;
+    while (db->id_slots[i] && db->id_slots[i] != row + 1) i = (i + 1) & mask;
+    if (!db->id_slots[i]) return;
+    /* backward-shift deletion keeps probe chains intact without tombstones */
+    uint32_t j = i;
+    for (;;) {
+        db->id_slots[i] = 0;
+        for (;;) {
+            j = (j + 1) & mask;
+            if (!db->id_slots[j]) { db->id_count--; return; }
+            uint32_t k = (uint32_t)mix64(db->ids[db->id_slots[j] - 1]) & mask;
+            if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+            break;
+        }
+        db->id_slots[i] = db->id_slots[j];
+        i = j;
+    }
+}
+
+void store_delete_row(segdb_t *db, uint32_t row)
+{
+    for (uint32_t k = 0; k < db->nfields; k++) {
+        field *f = db->fields[k];
+        if (f->kind == SEGDB_KIND_TAGS) store_tags_clear(db, f, row);
+        else if (k != F_ARCHIVED && k != F_ID) store_clear(db, f, row);
+    }
+    id_map_remove(db, row);
+    roaring_bitmap_remove(db->live, row);
+    roaring_bitmap_remove(db->archived, row);
+    roaring_bitmap_remove(db->universe, row);
+}
+
+bool store_row_live(segdb_t *db, uint32_t row) { return roaring_bitmap_contains(db->live, row); }
+
+void store_set_archived(segdb_t *db, uint32_t row, bool archived)
+{
+    if (archived) {
+        roaring_bitmap_add(db->archived, row);
+        roaring_bitmap_remove(db->universe, row);
+    } else {
+        roaring_bitmap_remove(db->archived, row);
+        roaring_bitmap_add(db->universe, row);
+    }
+}
+
+/* ---- values --------------------------------------------------------------- */
+
+bool store_has(const field *f, uint32_t row) { return roaring_bitmap_contains(f->present, row); }
+
+static int ensure_col(segdb_t *db, void **col, size_t width)
+{
+    if (*col) return SEGDB_OK;
+    size_t cap = db->rows_cap ? db->rows_cap : 1;
+    *col = col_alloc(cap * width);
+    return *col ? SEGDB_OK : SEGDB_ENOMEM;
+}
+
+static uint64_t ridx_key(const field *f, uint32_t row)
+{
+    return f->kind == SEGDB_KIND_NUMBER ? rkey_double(f->f64[row]) : rkey_int(f->i64[row]);
+}
+
+static void derived_birthday(segdb_t *db, uint32_t row, bool set, int64_t days)
+{
+    field *m = db->fields[F_BIRTHDAY_MONTH], *d = db->fields[F_BIRTHDAY_DAY];
+    if (!set) {
+        store_clear(db, m, row);
+        store_clear(db, d, row);
+        return;
+    }
+    int64_t y;
+    unsigned mm, dd;
+    value_civil_from_days(days, &y, &mm, &dd);
+    store_set_int(db, m, row, mm);
+    store_set_int(db, d, row, dd);
+}
+
+void store_clear(segdb_t *db, field *f, uint32_t row)
+{
+    if (!roaring_bitmap_contains(f->present, row)) return;
+    switch (f->kind) {
+    case SEGDB_KIND_TEXT: {
+        textdict *td = f->text;
+        uint32_t c = td->row_code[row];
+        if (c) {
+            td->refs[c]--;
+            if (td->last_row[c] == row) td->last_row[c] = UINT32_MAX;
+        }
+        td->row_code[row] = 0;
+        break;
+    }
+    case SEGDB_KIND_ENUM:
+    case SEGDB_KIND_BOOL: {
+        uint32_t c = f->codes8[row];
+        if (c) roaring_bitmap_remove(f->dict.bm[c], row);
+        f->codes8[row] = 0;
+        break;
+    }
+    case SEGDB_KIND_CATEGORY: {
+        uint32_t c = f->codes32[row];
+        if (c) roaring_bitmap_remove(f->dict.bm[c], row);
+        f->codes32[row] = 0;
+        break;
+    }
+    case SEGDB_KIND_TIME:
+    case SEGDB_KIND_DATE:
+    case SEGDB_KIND_INTEGER:
+    case SEGDB_KIND_NUMBER:
+        rindex_remove(f->ridx, ridx_key(f, row), row);
+        if (f->i64) f->i64[row] = 0;
+        if (f->f64) f->f64[row] = 0;
+        if (f->id == F_BIRTHDAY) derived_birthday(db, row, false, 0);
+        break;
+    default: break;
+    }
+    roaring_bitmap_remove(f->present, row);
+}
+
+int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t len)
+{
+    textdict *td = f->text;
+    if (ensure_col(db, (void **)&td->row_code, 4)) return SEGDB_ENOMEM;
+    size_t flen;
+    char *fv = store_text_fold(f, s, len, &flen);
+    if (!fv) return SEGDB_ENOMEM;
+    uint32_t c = td_intern(td, s, len, fv, flen);
+    free(fv);
+    if (!c) return SEGDB_ENOMEM;
+    if (td->row_code[row] == c) return SEGDB_OK;
+    store_clear(db, f, row);
+    td->row_code[row] = c;
+    td->refs[c]++;
+    td->last_row[c] = td->refs[c] == 1 ? row : UINT32_MAX;
+    roaring_bitmap_add(f->present, row);
+    return SEGDB_OK;
+}
+
+int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code)
+{
+    if (f->kind == SEGDB_KIND_CATEGORY) {
+        if (ensure_col(db, (void **)&f->codes32, 4)) return SEGDB_ENOMEM;
+        if (f->codes32[row] == code && code) return SEGDB_OK;
+        store_clear(db, f, row);
+        f->codes32[row] = code;
+    } else {
+        if (ensure_col(db, (void **)&f->codes8, 1)) return SEGDB_ENOMEM;
+        if (f->codes8[row] == code && code) return SEGDB_OK;
+        store_clear(db, f, row);
+        f->codes8[row] = (uint8_t)code;
+    }
+    roaring_bitmap_add(f->dict.bm[code], row);
+    roaring_bitmap_add(f->present, row);
+    return SEGDB_OK;
+}
+
+int store_set_int(segdb_t *db, field *f, uint32_t row, int64_t v)
+{
+    if (ensure_col(db, (void **)&f->i64, 8)) return SEGDB_ENOMEM;
+    if (roaring_bitmap_contains(f->present, row)) {
+        if (f->i64[row] == v) return SEGDB_OK;
+        store_clear(db, f, row);
+    }
+    f->i64[row] = v;
+    int rc = rindex_add(f->ridx, rkey_int(v), row);
+    if (rc) return rc;
+    roaring_bitmap_add(f->present, row);
+    if (f->id == F_BIRTHDAY) derived_birthday(db, row, true, v);
+    return SEGDB_OK;
+}
+
+int store_set_number(segdb_t *db, field *f, uint32_t row, double v)
+{
+    if (ensure_col(db, (void **)&f->f64, 8)) return SEGDB_ENOMEM;
+    if (roaring_bitmap_contains(f->present, row)) {
+        if (f->f64[row] == v) return SEGDB_OK;
+        store_clear(db, f, row);
+    }
+    f->f64[row] = v;
+    int rc = rindex_add(f->ridx, rkey_double(v), row);
+    if (rc) return rc;
+    roaring_bitmap_add(f->present, row);
+    return SEGDB_OK;
+}
+
+int store_tag_add(segdb_t *db, field *f, uint32_t row, uint32_t code)
+{
+    (void)db;
+    roaring_bitmap_add(f->dict.bm[code], row);
+    roaring_bitmap_add(f->present, row);
+    return SEGDB_OK;
+}
+
+int store_tag_remove(segdb_t *db, field *f, uint32_t row, uint32_t code)
+{
+    (void)db;
+    roaring_bitmap_remove(f->dict.bm[code], row);
+    for (uint32_t c = 1; c < f->dict.n; c++)
+        if (roaring_bitmap_contains(f->dict.bm[c], row)) return SEGDB_OK;
+    roaring_bitmap_remove(f->present, row);
+    return SEGDB_OK;
+}
+
+void store_tags_clear(segdb_t *db, field *f, uint32_t row)
+{
+    (void)db;
+    if (!roaring_bitmap_contains(f->present, row)) return;
+    for (uint32_t c = 1; c < f->dict.n; c++) roaring_bitmap_remove(f->dict.bm[c], row);
+    roaring_bitmap_remove(f->present, row);
+}
+
+uint32_t store_enum_code(const field *f, const char *s, size_t len)
+{
+    char buf[128];
+    if (fold_max_len(len) + 1 > sizeof buf) return 0;
+    size_t n = fold_text(s, len, buf);
+    for (uint32_t m = 0; m < f->nmembers; m++) {
+        /* members fold to themselves minus '_' ("dont_forget" -> "dontforget") */
+        const char *fm = f->dict.folded[m + 1];
+        if (strlen(fm) == n && memcmp(fm, buf, n) == 0) return m + 1;
+    }
+    return 0;
+}
+
+/* ---- formatting ----------------------------------------------------------- */
+
+static bool dont_forget_due(segdb_t *db, uint32_t row)
+{
+    field *lc = db->fields[F_LAST_CONTACTED];
+    if (!roaring_bitmap_contains(lc->present, row)) return false;
+    uint8_t rel = db->fields[F_RELATIONSHIP]->codes8 ? db->fields[F_RELATIONSHIP]->codes8[row] : 0;
+    if (rel == REL_WON || rel == REL_LOST) return false;
+    int64_t cutoff = store_now(db) - (int64_t)db->opt.dont_forget_days * 86400;
+    return lc->i64[row] < cutoff;
+}
+
+char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len)
+{
+    char buf[64];
+    const char *s = NULL;
+    size_t n = 0;
+    if (f->id == F_ID) {
+        n = (size_t)snprintf(buf, sizeof buf, "%llu", (unsigned long long)db->ids[row]);
+        s = buf;
+    } else if (f->id == F_ARCHIVED) {
+        s = roaring_bitmap_contains(db->archived, row) ? "yes" : "no";
+        n = strlen(s);
+    } else if (f->kind == SEGDB_KIND_TAGS) {
+        if (!roaring_bitmap_contains(f->present, row)) return NULL;
+        size_t cap = 64, used = 0;
+        char *out = malloc(cap);
+        if (!out) return NULL;
+        for (uint32_t c = 1; c < f->dict.n; c++) {
+            if (!roaring_bitmap_contains(f->dict.bm[c], row)) continue;
+            size_t dl = strlen(f->dict.display[c]);
+            if (used + dl + 2 > cap) {
+                while (used + dl + 2 > cap) cap *= 2;
+                char *o2 = realloc(out, cap);
+                if (!o2) { free(out); return NULL; }
+                out = o2;
+            }
+            if (used) out[used++] = ';';
+            memcpy(out + used, f->dict.display[c], dl);
+            used += dl;
+        }
+        out[used] = 0;
+        if (len) *len = used;
+        return out;
+    } else {
+        if (!roaring_bitmap_contains(f->present, row)) return NULL;
+        switch (f->kind) {
+        case SEGDB_KIND_TEXT:
+            s = td_orig(f->text, f->text->row_code[row]);
+            n = strlen(s);
+            break;
+        case SEGDB_KIND_ENUM:
+        case SEGDB_KIND_BOOL: {
+            uint32_t c = f->codes8[row];
+            if (f->id == F_RELATIONSHIP && dont_forget_due(db, row)) c = REL_DONT_FORGET;
+            s = f->members[c - 1];
+            n = strlen(s);
+            break;
+        }
+        case SEGDB_KIND_CATEGORY:
+            s = f->dict.display[f->codes32[row]];
+            n = strlen(s);
+            break;
+        case SEGDB_KIND_DATE:
+            n = value_format_date(f->i64[row], buf);
+            s = buf;
+            break;
+        case SEGDB_KIND_TIME:
+        case SEGDB_KIND_INTEGER:
+            n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)f->i64[row]);
+            s = buf;
+            break;
+        case SEGDB_KIND_NUMBER:
+            n = value_format_number(f->f64[row], buf);
+            s = buf;
+            break;
+        default: return NULL;
+        }
+    }
+    char *out = malloc(n + 1);
+    if (!out) return NULL;
+    memcpy(out, s, n);
+    out[n] = 0;
+    if (len) *len = n;
+    return out;
+}
+
+/* ---- memory --------------------------------------------------------------- */
+
+static uint64_t dict_mem(const dict *d)
+{
+    uint64_t n = (uint64_t)d->cap * (3 * sizeof(void *)) + (uint64_t)d->nslots * 4;
+    for (uint32_t c = 1; c < d->n; c++)
+        n += strlen(d->display[c]) + strlen(d->folded[c]) + 2 + roaring_bitmap_size_in_bytes(d->bm[c]);
+    return n;
+}
+
+uint64_t store_mem_bytes(segdb_t *db)
+{
+    uint64_t n = (uint64_t)db->nrows * 8 + (uint64_t)db->id_nslots * 4;
+    n += roaring_bitmap_size_in_bytes(db->live) + roaring_bitmap_size_in_bytes(db->archived) +
+         roaring_bitmap_size_in_bytes(db->universe);
+    for (uint32_t k = 0; k < db->nfields; k++) {
+        const field *f = db->fields[k];
+        n += roaring_bitmap_size_in_bytes(f->present) + dict_mem(&f->dict);
+        if (f->codes8) n += db->nrows;
+        if (f->codes32) n += (uint64_t)db->nrows * 4;
+        if (f->i64 || f->f64) n += (uint64_t)db->nrows * 8;
+        if (f->text) {
+            const textdict *td = f->text;
+            n += td->orig_len + td->fold_len + (uint64_t)td->n * 20 + (uint64_t)td->nslots * 4;
+            if (td->row_code) n += (uint64_t)db->nrows * 4;
+        }
+        n += rindex_mem_bytes(f->ridx);
+    }
+    return n;
+}

@@ -1,0 +1,176 @@
+/*
+ * store.h — the columnar contact store: schema, row positions, the id -> row
+ * map, per-field columns, value dictionaries and the indexes that hang off
+ * them. Internal to the engine (the public API is segdb.h).
+ *
+ * Rows are dense uint32 positions, handed out in write order and never
+ * reused (so a row position logged by a bulk write means the same contact
+ * after replay). A deleted row leaves every index and the `live` bitmap.
+ *
+ * Per field kind:
+ *   TEXT      textdict: distinct values (original + folded) with a per-row
+ *             code column; folded values sit in one arena so `~`/q: scan the
+ *             distinct values once, not every row.
+ *   ENUM, CATEGORY, BOOL   dict: folded value -> code, one Roaring bitmap per
+ *             code, plus a per-row code column (uint8 for enum/bool).
+ *   TAGS      dict with a bitmap per tag; no per-row column.
+ *   TIME, DATE, INTEGER, NUMBER   int64/double column + range_index (bucketed
+ *             bitmaps at several granularities; see index.h).
+ * Every field has a `present` bitmap (has:/missing:).
+ *
+ * Large per-row arrays are anonymous mappings (col_alloc): zero-filled, grown
+ * with mremap, so untouched capacity costs no memory.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <roaring/roaring.h>
+
+#include "index.h"
+#include "segdb.h"
+
+/* How a TEXT field folds for matching. */
+typedef enum text_mode {
+    TEXT_FOLD,   /* name, address, custom text: fold_text */
+    TEXT_EMAIL,  /* lower-case ASCII */
+    TEXT_PHONE,  /* normalized digits */
+    TEXT_EXACT,  /* identifier: as written */
+} text_mode;
+
+/* Built-in fields that the engine's rules refer to by position. */
+typedef enum builtin_field {
+    F_ID = 0, F_IDENTIFIER, F_NAME, F_EMAIL, F_PHONE, F_ADDRESS, F_GENDER, F_BIRTHDAY,
+    F_BIRTHDAY_MONTH, F_BIRTHDAY_DAY, F_BUCKET, F_LANGUAGE, F_TIMEZONE, F_COUNTRY, F_CITY,
+    F_CHANNEL, F_SOURCE, F_TYPE, F_STATUS, F_RELATIONSHIP, F_TAGS, F_GROUPS, F_WHATSAPP,
+    F_HMAC_VERIFIED, F_CREATED_AT, F_FIRST_SEEN, F_LAST_SEEN, F_FIRST_CONTACTED,
+    F_LAST_CONTACTED, F_WEB_SESSIONS, F_PURCHASES, F_REVENUE, F_ARCHIVED,
+    F_BUILTIN_COUNT
+} builtin_field;
+
+/* Enum member codes (code 0 = missing; members are 1-based in SPEC order). */
+enum { TYPE_VISITOR = 1, TYPE_LEAD, TYPE_CUSTOMER };
+enum { STATUS_NEVER = 1, STATUS_SUBSCRIBED, STATUS_UNSUBSCRIBED };
+enum { REL_NEW = 1, REL_APPROACHED, REL_HOT, REL_POTENTIAL, REL_LOST, REL_WON, REL_DONT_FORGET };
+enum { BOOL_NO = 1, BOOL_YES = 2 };
+
+/* A dictionary of folded values -> codes 1..n-1 (code 0 unused). */
+typedef struct dict {
+    char **display;             /* first spelling seen */
+    char **folded;
+    roaring_bitmap_t **bm;      /* rows holding the value */
+    uint32_t n, cap;            /* n includes the unused code 0 */
+    uint32_t *slots;            /* open addressing: code or 0 */
+    uint32_t nslots;
+} dict;
+
+/* Distinct text values with a per-row code column. */
+typedef struct textdict {
+    char *orig;                 /* arena of NUL-terminated originals */
+    char *fold;                 /* arena of NUL-terminated folded values, code order */
+    uint64_t orig_len, orig_cap, fold_len, fold_cap;
+    uint32_t *orig_off, *fold_off, *refs, *last_row, *next_same;
+    uint32_t n, cap;            /* codes 1..n-1 */
+    uint32_t *slots, nslots;    /* folded hash -> first code with that folded value */
+    uint32_t *row_code;         /* per row, 0 = missing (col_alloc) */
+} textdict;
+
+typedef struct field {
+    char name[SEGDB_MAX_FIELD_NAME_BYTES + 1];
+    segdb_kind kind;
+    uint32_t id;                /* index in db->fields */
+    bool builtin, derived;      /* derived: computed, not writable */
+    text_mode tmode;
+    const char *const *members; /* ENUM */
+    uint32_t nmembers;
+    roaring_bitmap_t *present;
+    dict dict;                  /* ENUM, CATEGORY, BOOL, TAGS */
+    uint8_t *codes8;            /* ENUM, BOOL per-row code */
+    uint32_t *codes32;          /* CATEGORY per-row code */
+    textdict *text;             /* TEXT */
+    int64_t *i64;               /* TIME (seconds), DATE (days), INTEGER */
+    double *f64;                /* NUMBER */
+    range_index *ridx;               /* TIME, DATE, INTEGER, NUMBER */
+} field;
+
+struct segdb {
+    segdb_options opt;
+    field **fields;
+    uint32_t nfields, fields_cap;
+    uint32_t *name_slots, name_nslots;   /* lower-case name -> field id + 1 */
+
+    uint64_t *ids;              /* row -> id (col_alloc) */
+    uint32_t nrows, rows_cap;
+    uint32_t *id_slots;         /* id -> row + 1, linear probing (col_alloc) */
+    uint32_t id_nslots, id_count;
+    bool ids_ascending;         /* rows are in id order (every new id > all before) */
+    uint64_t max_id;
+
+    roaring_bitmap_t *live;     /* rows not deleted */
+    roaring_bitmap_t *archived; /* archived rows (subset of live) */
+    roaring_bitmap_t *universe; /* live AND NOT archived */
+
+    uint64_t seq;               /* last applied record */
+    int64_t now_override;       /* record time while applying (0 = use clock) */
+};
+
+/* ---- anonymous-mapping arrays ---- */
+void *col_alloc(size_t bytes);
+void *col_grow(void *p, size_t old_bytes, size_t new_bytes); /* NULL on failure (p kept) */
+void col_free(void *p, size_t bytes);
+
+/* ---- schema ---- */
+int store_init(segdb_t *db);               /* built-in fields; SEGDB_ENOMEM */
+void store_free(segdb_t *db);
+field *store_field(segdb_t *db, const char *name, size_t len); /* case-insensitive; NULL if none */
+int store_add_field(segdb_t *db, const char *name, segdb_kind kind, field **out, segdb_err *err);
+/* Comma-separated list of every field name (for "unknown field" errors); malloc'd. */
+char *store_field_names(segdb_t *db);
+
+/* ---- rows ---- */
+int64_t store_now(segdb_t *db);            /* clock (or the record time during apply) */
+uint32_t store_row_of(segdb_t *db, uint64_t id);   /* UINT32_MAX when absent */
+int store_new_row(segdb_t *db, uint64_t id, uint32_t *row); /* SEGDB_ENOMEM */
+void store_delete_row(segdb_t *db, uint32_t row);  /* leaves every index */
+bool store_row_live(segdb_t *db, uint32_t row);
+void store_set_archived(segdb_t *db, uint32_t row, bool archived);
+
+/* ---- values per field (all keep present + indexes in step) ---- */
+bool store_has(const field *f, uint32_t row);
+void store_clear(segdb_t *db, field *f, uint32_t row);            /* unset the value */
+int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t len);
+int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code); /* ENUM/BOOL/CATEGORY */
+int store_set_int(segdb_t *db, field *f, uint32_t row, int64_t v);      /* TIME/DATE/INTEGER */
+int store_set_number(segdb_t *db, field *f, uint32_t row, double v);
+int store_tag_add(segdb_t *db, field *f, uint32_t row, uint32_t code);  /* TAGS */
+int store_tag_remove(segdb_t *db, field *f, uint32_t row, uint32_t code);
+void store_tags_clear(segdb_t *db, field *f, uint32_t row);
+
+/* Code of a folded value in f's dict, 0 when absent. */
+uint32_t dict_find(const dict *d, const char *folded, size_t len);
+/* Code for value s (folded for lookup; display = s when new); 0 on ENOMEM. */
+uint32_t dict_intern(dict *d, const char *s, size_t len);
+
+/* Enum member code from a (folded) value, 0 when not a member. */
+uint32_t store_enum_code(const field *f, const char *s, size_t len);
+
+/* Text dict: first code whose folded value equals folded[0..len), 0 if none;
+ * walk further codes with td->next_same[code]. */
+uint32_t textdict_find(const textdict *td, const char *folded, size_t len);
+/* Fold a value for text field f into a malloc'd string (NULL on ENOMEM). */
+char *store_text_fold(const field *f, const char *s, size_t len, size_t *out_len);
+
+/* Value of f at row formatted for replies (GET, FIND FIELDS); malloc'd, NULL
+ * when the row has no value. Relationship shows dont_forget when due. */
+char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len);
+
+/* Estimated heap bytes of columns, dictionaries and indexes. */
+uint64_t store_mem_bytes(segdb_t *db);
+
+/* The bucket of an id: a fixed hash (splitmix64 finalizer) mod 10000. */
+uint32_t store_bucket_of(uint64_t id);
+
+#endif /* STORE_H */

@@ -1,0 +1,277 @@
+/*
+ * test_engine.c — end-to-end checks of the embedded API (segdb.h): writes,
+ * reads, COUNT/FIND/EXPLAIN, classification rules, errors, replay of logged
+ * records, DEBUG VERIFY. The planner's broad correctness is covered by
+ * test_differential.c; these pin specific behaviours.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "segdb.h"
+
+static int64_t fixed_clock(void *ctx) { return *(int64_t *)ctx; }
+static int64_t g_now = 1764000000; /* 2025-11-24 */
+
+static segdb_t *open_db(void)
+{
+    segdb_options o;
+    segdb_options_init(&o);
+    o.clock_fn = fixed_clock;
+    o.clock_ctx = &g_now;
+    segdb_t *db = segdb_open(&o);
+    cr_assert_not_null(db);
+    return db;
+}
+
+static int up(segdb_t *db, uint64_t id, const char *const *kv, segdb_err *err)
+{
+    segdb_kv a[32];
+    size_t n = 0;
+    for (; kv[2 * n]; n++) {
+        a[n].name = kv[2 * n];
+        a[n].value = kv[2 * n + 1];
+        a[n].value_len = strlen(kv[2 * n + 1]);
+    }
+    int created;
+    return segdb_upsert(db, id, a, n, &created, err);
+}
+
+#define UP(db, id, ...)                                                              \
+    do {                                                                             \
+        segdb_err e_;                                                                \
+        const char *kv_[] = {__VA_ARGS__, NULL};                                     \
+        int rc_ = up(db, id, kv_, &e_);                                              \
+        cr_assert_eq(rc_, 0, "upsert %llu: %s", (unsigned long long)(id), e_.msg); \
+    } while (0)
+
+static uint64_t count(segdb_t *db, const char *f)
+{
+    segdb_err e;
+    uint64_t n = 0;
+    int rc = segdb_count(db, f, &n, &e);
+    cr_assert_eq(rc, 0, "count '%s': %s", f, e.msg);
+    return n;
+}
+
+static int count_err(segdb_t *db, const char *f, segdb_err *e)
+{
+    uint64_t n;
+    return segdb_count(db, f, &n, e);
+}
+
+Test(engine, folding_matches_vietnamese_values)
+{
+    segdb_t *db = open_db();
+    UP(db, 1, "name", "Nguyễn Văn An", "city", "Hà Nội", "tags", "VIP;Khách mới");
+    UP(db, 2, "name", "Trần Thị Bình", "city", "ha noi", "phone", "0912 345 678");
+    UP(db, 3, "city", "Đà Nẵng", "email", "Binh.Tran@Example.com");
+    cr_assert_eq(count(db, "city:\"ha noi\""), 2);
+    cr_assert_eq(count(db, "city:hanoi"), 2);
+    cr_assert_eq(count(db, "city:'Hà Nội'"), 2);
+    cr_assert_eq(count(db, "city:danang"), 1);
+    cr_assert_eq(count(db, "q:nguyen"), 1);
+    cr_assert_eq(count(db, "q:binh"), 2);
+    cr_assert_eq(count(db, "phone:+84912345678"), 1);
+    cr_assert_eq(count(db, "phone~345678"), 1);
+    cr_assert_eq(count(db, "tag:vip"), 1);
+    cr_assert_eq(count(db, "tag:\"khach moi\""), 1);
+    cr_assert_eq(count(db, "email:binh.tran@example.com"), 1);
+    cr_assert_eq(count(db, "city != hanoi"), 1);
+    cr_assert_eq(count(db, "NOT city:hanoi"), 1);
+    cr_assert_eq(count(db, "city:nowhere OR tag:nobody"), 0);
+    segdb_close(db);
+}
+
+Test(engine, first_spelling_is_shown)
+{
+    segdb_t *db = open_db();
+    UP(db, 1, "city", "Hà Nội");
+    UP(db, 2, "city", "HA NOI");
+    segdb_strvec sv;
+    segdb_err e;
+    const char *f[] = {"city"};
+    cr_assert_eq(segdb_get(db, 2, f, 1, &sv, &e), 1);
+    cr_assert_str_eq(sv.v[1], "Hà Nội");
+    segdb_strvec_free(&sv);
+    segdb_close(db);
+}
+
+Test(engine, type_auto_upgrade_and_explicit_type)
+{
+    segdb_t *db = open_db();
+    UP(db, 1, "city", "Huế");
+    cr_assert_eq(count(db, "type:visitor"), 1);
+    UP(db, 1, "email", "a@b.vn");
+    cr_assert_eq(count(db, "type:lead"), 1);
+    UP(db, 1, "purchases", "3");
+    cr_assert_eq(count(db, "type:customer"), 1);
+    UP(db, 1, "purchases", "0");
+    cr_assert_eq(count(db, "type:customer"), 1, "never moves down");
+    UP(db, 1, "type", "visitor");
+    cr_assert_eq(count(db, "type:visitor"), 1, "a write naming type is taken as written");
+    UP(db, 1, "city", "Huế");
+    cr_assert_eq(count(db, "type:visitor"), 1, "a write of other fields does not re-evaluate");
+    segdb_close(db);
+}
+
+Test(engine, ranges_times_and_whole_days)
+{
+    segdb_t *db = open_db();
+    UP(db, 1, "created_at", "2019-11-01T00:00:00+07:00", "purchases", "012");
+    UP(db, 2, "created_at", "2019-11-01T23:59:59+07:00", "purchases", "5");
+    UP(db, 3, "created_at", "2019-11-02T00:00:00+07:00");
+    UP(db, 4, "last_contacted", "-40d");
+    UP(db, 5, "last_contacted", "-10d");
+    cr_assert_eq(count(db, "purchases:12"), 1);
+    cr_assert_eq(count(db, "purchases >= 5"), 2);
+    cr_assert_eq(count(db, "created_at > 2019-11-01"), 3, "4 and 5 were created now");
+    cr_assert_eq(count(db, "created_at >= 2019-11-01 AND created_at <= 2019-11-01"), 2);
+    cr_assert_eq(count(db, "created_at:2019-11-01"), 2);
+    cr_assert_eq(count(db, "created_at < 2019-11-02"), 2);
+    cr_assert_eq(count(db, "last_contacted < -30d"), 1);
+    cr_assert_eq(count(db, "relationship:dont_forget"), 1);
+    cr_assert_eq(count(db, "relationship:new"), 4);
+    UP(db, 4, "relationship", "won");
+    cr_assert_eq(count(db, "relationship:dont_forget"), 0);
+    segdb_close(db);
+}
+
+Test(engine, errors_are_precise)
+{
+    segdb_t *db = open_db();
+    segdb_err e;
+    cr_assert_eq(count_err(db, "colour:red", &e), SEGDB_EINVAL);
+    cr_assert(strstr(e.msg, "FIELD.CREATE"), "%s", e.msg);
+    cr_assert(strstr(e.msg, "city"), "%s", e.msg);
+    cr_assert_eq(count_err(db, "gender:robot", &e), SEGDB_EWRONGTYPE);
+    cr_assert(strstr(e.msg, "male, female, other, unknown"), "%s", e.msg);
+    cr_assert_eq(count_err(db, "purchases:abc", &e), SEGDB_EWRONGTYPE);
+    cr_assert_eq(count_err(db, "created_at > soon", &e), SEGDB_EWRONGTYPE);
+    cr_assert_eq(count_err(db, "", &e), SEGDB_EINVAL);
+    cr_assert_eq(count_err(db, "name < x", &e), SEGDB_EINVAL);
+    const char *bad[] = {"email", "not-an-email", NULL};
+    cr_assert_eq(up(db, 1, bad, &e), SEGDB_EINVAL);
+    const char *unk[] = {"colour", "red", NULL};
+    cr_assert_eq(up(db, 1, unk, &e), SEGDB_EINVAL);
+    cr_assert(strstr(e.msg, "FIELD.CREATE"), "%s", e.msg);
+    const char *badutf[] = {"name", "\xff\xfe", NULL};
+    cr_assert_eq(up(db, 1, badutf, &e), SEGDB_EINVAL);
+    cr_assert_eq(count(db, NULL), 0, "nothing was applied");
+    segdb_close(db);
+}
+
+Test(engine, delete_leaves_every_index_and_id_can_return)
+{
+    segdb_t *db = open_db();
+    UP(db, 7, "tags", "a;b", "city", "Huế", "purchases", "3", "name", "X");
+    uint64_t ids[] = {7, 8}, d = 0;
+    segdb_err e;
+    cr_assert_eq(segdb_del(db, ids, 2, &d, &e), 0);
+    cr_assert_eq(d, 1);
+    cr_assert_eq(count(db, "tag:a OR city:hue OR purchases > 0 OR q:x"), 0);
+    UP(db, 7, "city", "Huế");
+    cr_assert_eq(count(db, "tag:a"), 0);
+    cr_assert_eq(count(db, "city:hue"), 1);
+    cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+    segdb_close(db);
+}
+
+Test(engine, custom_fields)
+{
+    segdb_t *db = open_db();
+    segdb_err e;
+    cr_assert_eq(segdb_field_create(db, "score", "number", &e), 0, "%s", e.msg);
+    cr_assert_eq(segdb_field_create(db, "score", "number", &e), SEGDB_EEXIST);
+    cr_assert_eq(segdb_field_create(db, "shop", "category", &e), 0);
+    UP(db, 1, "score", "4.5", "shop", "Cửa hàng A");
+    UP(db, 2, "score", "-1");
+    cr_assert_eq(count(db, "score > 0"), 1);
+    cr_assert_eq(count(db, "score < 0"), 1);
+    cr_assert_eq(count(db, "shop:\"cua hang a\""), 1);
+    cr_assert_eq(count(db, "has:score AND missing:shop"), 1);
+    segdb_close(db);
+}
+
+Test(engine, find_pages_and_sorts)
+{
+    segdb_t *db = open_db();
+    for (uint64_t i = 1; i <= 300; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "%llu", (unsigned long long)(1600000000 + (i * 7919) % 1000 * 86400));
+        UP(db, i, "created_at", t, "gender", i % 2 ? "male" : "female");
+    }
+    segdb_find_req rq = {.filter = "gender:male", .limit = 5, .offset = 2};
+    segdb_find_res rs;
+    segdb_err e;
+    cr_assert_eq(segdb_find(db, &rq, &rs, &e), 0, "%s", e.msg);
+    cr_assert_eq(rs.n, 5);
+    cr_assert_eq(rs.ids[0], 5);
+    cr_assert_eq(rs.ids[4], 13);
+    segdb_find_res_free(&rs);
+    const char *fl[] = {"created_at"};
+    segdb_find_req rq2 = {.filter = "gender:male", .limit = 10, .sort_field = "created_at", .desc = true,
+                          .fields = fl, .nfields = 1};
+    cr_assert_eq(segdb_find(db, &rq2, &rs, &e), 0, "%s", e.msg);
+    cr_assert_eq(rs.n, 10);
+    for (size_t i = 1; i < rs.n; i++)
+        cr_assert(strtoll(rs.values[i - 1], NULL, 10) >= strtoll(rs.values[i], NULL, 10));
+    segdb_find_res_free(&rs);
+    segdb_find_req rq3 = {.filter = "gender:male", .limit = 20000};
+    cr_assert_eq(segdb_find(db, &rq3, &rs, &e), SEGDB_ELIMIT);
+    segdb_close(db);
+}
+
+static int log_count;
+static void *log_buf[64];
+static size_t log_len[64];
+static int capture(void *ctx, uint64_t seq, const void *rec, size_t len, segdb_err *err)
+{
+    (void)ctx; (void)err; (void)seq;
+    log_buf[log_count] = malloc(len);
+    memcpy(log_buf[log_count], rec, len);
+    log_len[log_count++] = len;
+    return 0;
+}
+
+Test(engine, replayed_records_rebuild_the_same_state)
+{
+    segdb_t *db = open_db();
+    segdb_set_log(db, capture, NULL);
+    segdb_err e;
+    cr_assert_eq(segdb_field_create(db, "shop", "category", &e), 0);
+    UP(db, 1, "name", "Lê Văn C", "shop", "A", "tags", "x;y");
+    UP(db, 2, "city", "Huế");
+    uint64_t ids[] = {2}, d;
+    cr_assert_eq(segdb_del(db, ids, 1, &d, &e), 0);
+    segdb_t *db2 = open_db();
+    for (int i = 0; i < log_count; i++) {
+        cr_assert_eq(segdb_apply_record(db2, (uint64_t)i + 1, log_buf[i], log_len[i], &e), 0, "%s", e.msg);
+        free(log_buf[i]);
+    }
+    cr_assert_eq(count(db2, "shop:a AND tag:y AND q:le"), 1);
+    cr_assert_eq(count(db2, "city:hue"), 0);
+    segdb_stats st;
+    segdb_get_stats(db2, &st);
+    cr_assert_eq(st.seq, 4);
+    cr_assert_eq(segdb_verify(db2, &e), 0, "%s", e.msg);
+    unsigned char junk[] = {1, 2, 3};
+    cr_assert_eq(segdb_apply_record(db2, 5, junk, sizeof junk, &e), SEGDB_EINVAL);
+    segdb_close(db);
+    segdb_close(db2);
+}
+
+Test(engine, explain_shows_cardinalities)
+{
+    segdb_t *db = open_db();
+    UP(db, 1, "tags", "a", "gender", "male");
+    UP(db, 2, "tags", "a;b", "gender", "female");
+    char *t = NULL;
+    segdb_err e;
+    cr_assert_eq(segdb_explain(db, "tag:a AND NOT gender:male", &t, &e), 0, "%s", e.msg);
+    cr_assert(strstr(t, "rows=1"), "%s", t);
+    cr_assert(strstr(t, "AND"), "%s", t);
+    free(t);
+    segdb_close(db);
+}
