@@ -245,6 +245,87 @@ uint32_t bm_words_positions(const uint64_t *w, uint16_t *out)
     return n;
 }
 
+void bm_add(roaring_bitmap_t *b, uint32_t x)
+{
+    roaring_array_t *ra = &b->high_low_container;
+    uint16_t hb = (uint16_t)(x >> 16), lb = (uint16_t)x;
+    int n = ra->size;
+    if (n > 0 && ra->keys[n - 1] == hb) {
+        uint8_t t = ra->typecodes[n - 1];
+        if (t == BITSET_CONTAINER_TYPE_CODE) {
+            bitset_container_t *bc = (bitset_container_t *)ra->containers[n - 1];
+            uint64_t m = UINT64_C(1) << (lb & 63), *wd = &bc->array[lb >> 6];
+            if (!(*wd & m)) {
+                *wd |= m;
+                bc->cardinality++;
+            }
+            return;
+        }
+        if (t == ARRAY_CONTAINER_TYPE_CODE) {
+            array_container_t *ac = (array_container_t *)ra->containers[n - 1];
+            int32_t c = ac->cardinality;
+            if (c > 0 && c < ac->capacity && c < DEFAULT_MAX_SIZE && ac->array[c - 1] < lb) {
+                ac->array[c] = lb;
+                ac->cardinality = c + 1;
+                return;
+            }
+        }
+    }
+    roaring_bitmap_add(b, x);
+}
+
+bool bm_contains(const roaring_bitmap_t *b, uint32_t x)
+{
+    const roaring_array_t *ra = &b->high_low_container;
+    int n = ra->size;
+    if (n == 0) return false;
+    uint16_t hb = (uint16_t)(x >> 16), lb = (uint16_t)x;
+    uint16_t last = ra->keys[n - 1];
+    if (hb > last) return false;
+    if (hb == last) {
+        uint8_t t = ra->typecodes[n - 1];
+        if (t == BITSET_CONTAINER_TYPE_CODE)
+            return ((const bitset_container_t *)ra->containers[n - 1])->array[lb >> 6] >> (lb & 63) & 1;
+        if (t == ARRAY_CONTAINER_TYPE_CODE) {
+            const array_container_t *ac = (const array_container_t *)ra->containers[n - 1];
+            if (ac->cardinality == 0 || ac->array[ac->cardinality - 1] < lb) return false;
+        }
+    }
+    return roaring_bitmap_contains(b, x);
+}
+
+bool bm_valid(const roaring_bitmap_t *b)
+{
+    const roaring_array_t *ra = &b->high_low_container;
+    for (int i = 0; i < ra->size; i++) {
+        if (i && ra->keys[i] <= ra->keys[i - 1]) return false;
+        uint8_t t = ra->typecodes[i];
+        const void *c = ra->containers[i];
+        if (t == SHARED_CONTAINER_TYPE_CODE) return false; /* never serialized */
+        if (t == ARRAY_CONTAINER_TYPE_CODE) {
+            const array_container_t *a = (const array_container_t *)c;
+            if (a->cardinality <= 0 || a->cardinality > DEFAULT_MAX_SIZE) return false;
+            for (int k = 1; k < a->cardinality; k++)
+                if (a->array[k] <= a->array[k - 1]) return false;
+        } else if (t == BITSET_CONTAINER_TYPE_CODE) {
+            const bitset_container_t *bc = (const bitset_container_t *)c;
+            if ((uint32_t)bc->cardinality != bm_words_popcount(bc->array)) return false;
+        } else if (t == RUN_CONTAINER_TYPE_CODE) {
+            const run_container_t *r = (const run_container_t *)c;
+            if (r->n_runs <= 0) return false;
+            int64_t prev_end = -2;
+            for (int k = 0; k < r->n_runs; k++) {
+                int64_t s0 = r->runs[k].value, e0 = s0 + r->runs[k].length;
+                if (e0 > 65535 || s0 <= prev_end + 1) return false;
+                prev_end = e0;
+            }
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
 void bm_append_words(roaring_bitmap_t *b, uint16_t key, const uint64_t *w, uint32_t card)
 {
     bitset_container_t *bc = bitset_container_create();

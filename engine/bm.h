@@ -57,6 +57,21 @@ void bm_words_andnot(uint64_t *w, const uint64_t *x);
 /* Write the set bits' positions (ascending) into out; returns how many. */
 uint32_t bm_words_positions(const uint64_t *w, uint16_t *out);
 
+/* Add x to b. Fast when x lands in b's last container above its current
+ * maximum (rows are handed out in increasing order, so most index writes
+ * are appends); otherwise it is roaring_bitmap_add. */
+void bm_add(roaring_bitmap_t *b, uint32_t x);
+
+/* roaring_bitmap_contains with an O(1) answer for x above b's maximum (the
+ * common case for a row being written for the first time). */
+bool bm_contains(const roaring_bitmap_t *b, uint32_t x);
+
+/* True when b is internally consistent: chunk keys strictly increasing,
+ * arrays sorted without repeats, bitset cardinalities right, runs ordered and
+ * inside their chunk. A deserialized bitmap from an untrusted file is checked
+ * with this before anyone iterates it. */
+bool bm_valid(const roaring_bitmap_t *b);
+
 /* Append chunk `key` with bits w (cardinality card > 0) to b; keys must be
  * appended in ascending order and above every key already in b. */
 void bm_append_words(roaring_bitmap_t *b, uint16_t key, const uint64_t *w, uint32_t card);

@@ -84,7 +84,7 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w);
 static bool eval_range(ectx *c, pnode *n, uint64_t *w)
 {
     rcover *cv = &n->cover;
-    int *cur = cursors_of(n, cv->nfull + cv->nedge, &n->edge_cursors);
+    int *cur = cursors_of(n, cv->nfull + cv->nsub + cv->nedge, &n->edge_cursors);
     if (!cur) { c->oom = true; bm_words_zero(w); return false; }
     bm_words_zero(w);
     bool any = false;
@@ -94,18 +94,26 @@ static bool eval_range(ectx *c, pnode *n, uint64_t *w)
         bm_chunk_or(cv->full[i], idx, w);
         any = true;
     }
+    for (uint32_t i = 0; any && i < cv->nsub; i++) {
+        int idx = bm_find_chunk(cv->sub[i], c->key, &cur[cv->nfull + i]);
+        if (idx >= 0) bm_chunk_andnot(cv->sub[i], idx, w);
+    }
     const field *f = n->f;
     uint32_t base = (uint32_t)c->key << 16;
+    int *ecur = cur + cv->nfull + cv->nsub;
     for (uint32_t i = 0; i < cv->nedge; i++) {
-        int idx = bm_find_chunk(cv->edge[i], c->key, &cur[cv->nfull + i]);
+        int idx = bm_find_chunk(cv->edge[i], c->key, &ecur[i]);
         if (idx < 0) continue;
         uint32_t m = bm_chunk_values(cv->edge[i], idx, c->vals);
         for (uint32_t k = 0; k < m; k++) {
             uint32_t row = base | c->vals[k];
-            uint64_t key = f->kind == SEGDB_KIND_NUMBER ? rkey_double(f->f64[row]) : rkey_int(f->i64[row]);
+            uint64_t key = field_key(f, row);
+            uint64_t bit = UINT64_C(1) << (c->vals[k] & 63);
             if (key >= n->lo && key <= n->hi) {
-                w[c->vals[k] >> 6] |= UINT64_C(1) << (c->vals[k] & 63);
+                w[c->vals[k] >> 6] |= bit;
                 any = true;
+            } else {
+                w[c->vals[k] >> 6] &= ~bit;
             }
         }
     }
@@ -246,7 +254,7 @@ static uint64_t count_node(ectx *c, pnode *n)
         }
         if (n->kind == P_NOT && plain(n->kids[0]))
             return roaring_bitmap_get_cardinality(c->U) - roaring_bitmap_get_cardinality(n->kids[0]->bms[0]);
-        if (n->kind == P_RANGE && n->cover.nedge == 0) return n->cover.full_card;
+        if (n->kind == P_RANGE && n->cover.nedge == 0 && n->cover.nsub == 0) return n->cover.full_card;
     }
     uint64_t (*w)[BM_WORDS] = malloc(sizeof *w);
     if (!w) { c->oom = true; return 0; }
@@ -330,8 +338,7 @@ static void fill_key(segdb_t *db, const field *f, cand *cd)
     case SEGDB_KIND_CATEGORY: cd->skey = f->dict.folded[f->codes32[row]]; break;
     case SEGDB_KIND_ENUM:
     case SEGDB_KIND_BOOL: cd->key = f->codes8[row]; break;
-    case SEGDB_KIND_NUMBER: cd->key = rkey_double(f->f64[row]); break;
-    default: cd->key = rkey_int(f->i64[row]); break;
+    default: cd->key = field_key(f, row); break;
     }
 }
 
@@ -535,7 +542,8 @@ static void explain_node(ectx *c, pnode *n, int depth, sbuf *s)
     if (n->label) sb_printf(s, " %s", n->label);
     if (n->kind == P_BITMAPS) sb_printf(s, " (%u bitmaps)", n->nbms);
     if (n->kind == P_RANGE)
-        sb_printf(s, " (%u full buckets, %u edge buckets)", n->cover.nfull, n->cover.nedge);
+        sb_printf(s, " (%u full buckets, %u subtracted, %u edge buckets)", n->cover.nfull, n->cover.nsub,
+                  n->cover.nedge);
     sb_printf(s, "  est=%llu rows=%llu time=%.3fms\n", (unsigned long long)n->est,
               (unsigned long long)card, ms);
     for (uint32_t i = 0; i < n->nkids; i++) explain_node(c, n->kids[i], depth + 1, s);

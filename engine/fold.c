@@ -602,12 +602,9 @@ size_t fold_phone_query(const char *s, size_t len, char *out)
 {
     size_t n = phone_digits(s, len, out);
     size_t p = vn_country_prefix(out, n);
-    if (p) {
-        size_t from = p;
-        if (from < n && out[from] == '0')
-            from++;
-        n = phone_national(out, n, from);
-    }
+    /* SPEC 7: the digits of v with a leading 84 read as 0, nothing more (a
+     * query is a fragment: "8409" means "009", not a trunk 0 to absorb) */
+    if (p) n = phone_national(out, n, p);
     out[n] = '\0';
     return n;
 }

@@ -6,15 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm.h"
 #include "segdb.h"
 
-range_index *rindex_create(const uint8_t *shifts, uint32_t nlevels)
+range_index *rindex_create(const uint8_t *shifts, uint32_t nlevels,
+                           uint64_t (*key_of)(const void *ctx, uint32_t row), const void *key_ctx)
 {
     if (nlevels == 0 || nlevels > RINDEX_MAX_LEVELS) return NULL;
     range_index *ri = calloc(1, sizeof *ri);
     if (!ri) return NULL;
+    ri->pending = roaring_bitmap_create();
+    if (!ri->pending) { free(ri); return NULL; }
     ri->nlevels = nlevels;
     memcpy(ri->shift, shifts, nlevels);
+    ri->key_of = key_of;
+    ri->key_ctx = key_ctx;
     return ri;
 }
 
@@ -26,6 +32,7 @@ void rindex_free(range_index *ri)
         free(ri->lv[l].keys);
         free(ri->lv[l].bms);
     }
+    roaring_bitmap_free(ri->pending);
     free(ri);
 }
 
@@ -41,41 +48,106 @@ static uint32_t lower_bound(const rlevel *lv, uint64_t k)
     return lo;
 }
 
-int rindex_add(range_index *ri, uint64_t key, uint32_t row)
+/* Index of bucket b in level lv, inserting an empty bucket when new; -1 on ENOMEM. */
+static int64_t bucket_slot(rlevel *lv, uint64_t b)
 {
+    uint32_t pos;
+    if (lv->n && lv->keys[lv->n - 1] == b) return lv->n - 1;
+    pos = lower_bound(lv, b);
+    if (pos < lv->n && lv->keys[pos] == b) return pos;
+    if (lv->n == lv->cap) {
+        uint32_t nc = lv->cap ? lv->cap * 2 : 16;
+        uint64_t *nk = realloc(lv->keys, nc * sizeof *nk);
+        if (!nk) return -1;
+        lv->keys = nk;
+        roaring_bitmap_t **nb = realloc(lv->bms, nc * sizeof *nb);
+        if (!nb) return -1;
+        lv->bms = nb;
+        lv->cap = nc;
+    }
+    roaring_bitmap_t *bm = roaring_bitmap_create();
+    if (!bm) return -1;
+    memmove(lv->keys + pos + 1, lv->keys + pos, (lv->n - pos) * sizeof *lv->keys);
+    memmove(lv->bms + pos + 1, lv->bms + pos, (lv->n - pos) * sizeof *lv->bms);
+    lv->keys[pos] = b;
+    lv->bms[pos] = bm;
+    lv->n++;
+    return pos;
+}
+
+int rindex_add(range_index *ri, uint32_t row)
+{
+    bm_add(ri->pending, row);
+    return SEGDB_OK;
+}
+
+int rindex_flush(range_index *ri)
+{
+    uint64_t n = roaring_bitmap_get_cardinality(ri->pending);
+    if (n == 0) return SEGDB_OK;
+    int rc = SEGDB_ENOMEM;
+    uint32_t *rows = malloc(n * sizeof *rows);
+    uint64_t *keys = malloc(n * sizeof *keys);
+    uint32_t *slot = malloc(n * sizeof *slot);
+    uint32_t *sorted = malloc(n * sizeof *sorted);
+    uint32_t *fine_slot = malloc(n * sizeof *fine_slot);
+    uint32_t *count = NULL;
+    if (!rows || !keys || !slot || !sorted || !fine_slot) goto done;
+    roaring_bitmap_to_uint32_array(ri->pending, rows);
+    for (uint64_t i = 0; i < n; i++) keys[i] = ri->key_of(ri->key_ctx, rows[i]);
     for (uint32_t l = 0; l < ri->nlevels; l++) {
         rlevel *lv = &ri->lv[l];
-        uint64_t b = key >> ri->shift[l];
-        uint32_t pos;
-        /* fast path: appends mostly land in the last or the same bucket */
-        if (lv->n && lv->keys[lv->n - 1] == b) pos = lv->n - 1;
-        else pos = lower_bound(lv, b);
-        if (pos == lv->n || lv->keys[pos] != b) {
-            if (lv->n == lv->cap) {
-                uint32_t nc = lv->cap ? lv->cap * 2 : 16;
-                uint64_t *nk = realloc(lv->keys, nc * sizeof *nk);
-                if (!nk) return SEGDB_ENOMEM;
-                lv->keys = nk;
-                roaring_bitmap_t **nb = realloc(lv->bms, nc * sizeof *nb);
-                if (!nb) return SEGDB_ENOMEM;
-                lv->bms = nb;
-                lv->cap = nc;
-            }
-            roaring_bitmap_t *bm = roaring_bitmap_create();
-            if (!bm) return SEGDB_ENOMEM;
-            memmove(lv->keys + pos + 1, lv->keys + pos, (lv->n - pos) * sizeof *lv->keys);
-            memmove(lv->bms + pos + 1, lv->bms + pos, (lv->n - pos) * sizeof *lv->bms);
-            lv->keys[pos] = b;
-            lv->bms[pos] = bm;
-            lv->n++;
+        unsigned s = ri->shift[l];
+        /* make sure every bucket exists first (inserting shifts slots) */
+        uint64_t prev = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t b = keys[i] >> s;
+            if (i && prev == b) continue;
+            prev = b;
+            if (bucket_slot(lv, b) < 0) goto done;
         }
-        roaring_bitmap_add(lv->bms[pos], row);
+        if (l == 0) {
+            for (uint64_t i = 0; i < n; i++) slot[i] = lower_bound(lv, keys[i] >> s);
+        } else {
+            /* a finest bucket lies inside exactly one coarser bucket: map slots */
+            rlevel *fine = &ri->lv[0];
+            uint32_t *map = malloc(((size_t)fine->n + 1) * sizeof *map);
+            if (!map) goto done;
+            for (uint32_t k = 0; k < fine->n; k++)
+                map[k] = lower_bound(lv, (fine->keys[k] << ri->shift[0]) >> s);
+            for (uint64_t i = 0; i < n; i++) slot[i] = map[fine_slot[i]];
+            free(map);
+        }
+        if (l == 0) memcpy(fine_slot, slot, n * sizeof *slot);
+        /* counting sort by slot keeps rows ascending within each bucket */
+        free(count);
+        count = calloc((size_t)lv->n + 1, sizeof *count);
+        if (!count) goto done;
+        for (uint64_t i = 0; i < n; i++) count[slot[i] + 1]++;
+        for (uint32_t k = 0; k < lv->n; k++) count[k + 1] += count[k];
+        for (uint64_t i = 0; i < n; i++) sorted[count[slot[i]]++] = rows[i];
+        uint32_t start = 0;
+        for (uint32_t k = 0; k < lv->n; k++) {
+            uint32_t end = count[k];
+            if (end > start) roaring_bitmap_add_many(lv->bms[k], end - start, sorted + start);
+            start = end;
+        }
     }
-    return SEGDB_OK;
+    roaring_bitmap_clear(ri->pending);
+    rc = SEGDB_OK;
+done:
+    free(rows);
+    free(keys);
+    free(slot);
+    free(sorted);
+    free(fine_slot);
+    free(count);
+    return rc;
 }
 
 void rindex_remove(range_index *ri, uint64_t key, uint32_t row)
 {
+    if (roaring_bitmap_remove_checked(ri->pending, row)) return; /* never filed */
     for (uint32_t l = 0; l < ri->nlevels; l++) {
         rlevel *lv = &ri->lv[l];
         uint64_t b = key >> ri->shift[l];
@@ -104,33 +176,87 @@ static int push(const roaring_bitmap_t ***arr, uint32_t *n, uint32_t *cap, const
     return SEGDB_OK;
 }
 
-/* Cover [lo, hi] with buckets of level l and finer. */
-static int cover_level(const range_index *ri, int l, uint64_t lo, uint64_t hi, rcover *out)
+static inline uint64_t bucket_end(uint64_t bstart, unsigned s)
 {
+    return s == 0 ? bstart : bstart + ((UINT64_C(1) << s) - 1);
+}
+
+/* Rows in level-l buckets overlapping [lo, hi]: what covering that span costs. */
+static uint64_t span_card(const range_index *ri, int l, uint64_t lo, uint64_t hi)
+{
+    if (lo > hi) return 0;
+    const rlevel *lv = &ri->lv[l];
+    unsigned s = ri->shift[l];
+    uint64_t n = 0;
+    for (uint32_t i = lower_bound(lv, lo >> s); i < lv->n && lv->keys[i] <= (hi >> s); i++)
+        n += roaring_bitmap_get_cardinality(lv->bms[i]);
+    return n;
+}
+
+/* Inside a bucket that was added whole, take away the rows whose values lie
+ * in [lo, hi] (outside the range): whole buckets go to `sub`, partial ones
+ * at the finest level become edges (their rows are decided one by one). */
+static int exclude_level(const range_index *ri, int l, uint64_t lo, uint64_t hi, rcover *out)
+{
+    if (lo > hi) return SEGDB_OK;
     const rlevel *lv = &ri->lv[l];
     unsigned s = ri->shift[l];
     for (uint32_t i = lower_bound(lv, lo >> s); i < lv->n && lv->keys[i] <= (hi >> s); i++) {
-        uint64_t bstart = lv->keys[i] << s;
-        uint64_t bend = s == 0 ? bstart : bstart + ((UINT64_C(1) << s) - 1);
-        if (s >= 64) bend = UINT64_MAX;
+        uint64_t bstart = lv->keys[i] << s, bend = bucket_end(bstart, s);
         if (bstart >= lo && bend <= hi) {
-            if (push(&out->full, &out->nfull, &out->full_cap, lv->bms[i])) return SEGDB_ENOMEM;
-            out->full_card += roaring_bitmap_get_cardinality(lv->bms[i]);
+            if (push(&out->sub, &out->nsub, &out->sub_cap, lv->bms[i])) return SEGDB_ENOMEM;
         } else if (l == 0) {
             if (push(&out->edge, &out->nedge, &out->edge_cap, lv->bms[i])) return SEGDB_ENOMEM;
             out->edge_card += roaring_bitmap_get_cardinality(lv->bms[i]);
         } else {
-            uint64_t a = bstart > lo ? bstart : lo, b = bend < hi ? bend : hi;
-            int rc = cover_level(ri, l - 1, a, b, out);
+            int rc = exclude_level(ri, l - 1, bstart > lo ? bstart : lo, bend < hi ? bend : hi, out);
             if (rc) return rc;
         }
     }
     return SEGDB_OK;
 }
 
-int rindex_cover(const range_index *ri, uint64_t lo, uint64_t hi, rcover *out)
+/* Cover [lo, hi] with buckets of level l and finer. A partial bucket is
+ * either covered from inside (finer buckets within the range) or added whole
+ * minus the finer buckets outside the range, whichever touches fewer rows:
+ * a range covering most of a coarse bucket costs one dense bitmap and a
+ * small subtraction. */
+static int cover_level(const range_index *ri, int l, uint64_t lo, uint64_t hi, rcover *out)
+{
+    const rlevel *lv = &ri->lv[l];
+    unsigned s = ri->shift[l];
+    for (uint32_t i = lower_bound(lv, lo >> s); i < lv->n && lv->keys[i] <= (hi >> s); i++) {
+        uint64_t bstart = lv->keys[i] << s, bend = bucket_end(bstart, s);
+        uint64_t card = roaring_bitmap_get_cardinality(lv->bms[i]);
+        int rc;
+        if (bstart >= lo && bend <= hi) {
+            if (push(&out->full, &out->nfull, &out->full_cap, lv->bms[i])) return SEGDB_ENOMEM;
+            out->full_card += card;
+        } else if (l == 0) {
+            if (push(&out->edge, &out->nedge, &out->edge_cap, lv->bms[i])) return SEGDB_ENOMEM;
+            out->edge_card += card;
+        } else {
+            uint64_t a = bstart > lo ? bstart : lo, b = bend < hi ? bend : hi;
+            uint64_t inside = span_card(ri, l - 1, a, b);
+            uint64_t outside = (a > bstart ? span_card(ri, l - 1, bstart, a - 1) : 0) +
+                               (b < bend ? span_card(ri, l - 1, b + 1, bend) : 0);
+            if (outside + card / 8 < inside) {
+                if (push(&out->full, &out->nfull, &out->full_cap, lv->bms[i])) return SEGDB_ENOMEM;
+                out->full_card += card;
+                if (a > bstart && (rc = exclude_level(ri, l - 1, bstart, a - 1, out))) return rc;
+                if (b < bend && (rc = exclude_level(ri, l - 1, b + 1, bend, out))) return rc;
+            } else if ((rc = cover_level(ri, l - 1, a, b, out))) {
+                return rc;
+            }
+        }
+    }
+    return SEGDB_OK;
+}
+
+int rindex_cover(range_index *ri, uint64_t lo, uint64_t hi, rcover *out)
 {
     memset(out, 0, sizeof *out);
+    if (rindex_flush(ri)) return SEGDB_ENOMEM;
     if (lo > hi) return SEGDB_OK;
     int rc = cover_level(ri, (int)ri->nlevels - 1, lo, hi, out);
     if (rc) rcover_free(out);
@@ -141,12 +267,14 @@ void rcover_free(rcover *c)
 {
     if (!c) return;
     free(c->full);
+    free(c->sub);
     free(c->edge);
     memset(c, 0, sizeof *c);
 }
 
-void rindex_walk(const range_index *ri, bool descending, rindex_bucket_fn fn, void *ctx)
+void rindex_walk(range_index *ri, bool descending, rindex_bucket_fn fn, void *ctx)
 {
+    if (rindex_flush(ri)) return;
     const rlevel *lv = &ri->lv[0];
     if (descending) {
         for (uint32_t i = lv->n; i-- > 0;)
@@ -160,7 +288,7 @@ void rindex_walk(const range_index *ri, bool descending, rindex_bucket_fn fn, vo
 uint64_t rindex_mem_bytes(const range_index *ri)
 {
     if (!ri) return 0;
-    uint64_t n = sizeof *ri;
+    uint64_t n = sizeof *ri + roaring_bitmap_size_in_bytes(ri->pending);
     for (uint32_t l = 0; l < ri->nlevels; l++) {
         n += ri->lv[l].cap * (sizeof(uint64_t) + sizeof(void *));
         for (uint32_t i = 0; i < ri->lv[l].n; i++) n += roaring_bitmap_size_in_bytes(ri->lv[l].bms[i]);

@@ -8,6 +8,11 @@
  * coarse ones first, and at most two partial buckets at the finest level
  * whose rows are checked against the column ("edge scan"). So a range term
  * touches a handful of bitmaps and never scans all rows.
+ *
+ * Writes are batched: rindex_add only records the row as pending (its value
+ * is already in the column); the next read (cover, walk) or rindex_flush
+ * files all pending rows into their buckets in one pass, grouped by bucket,
+ * instead of one random bitmap insert per row and level.
  */
 #ifndef INDEX_H
 #define INDEX_H
@@ -30,6 +35,9 @@ typedef struct range_index {
     uint32_t nlevels;
     uint8_t shift[RINDEX_MAX_LEVELS];  /* finest first */
     rlevel lv[RINDEX_MAX_LEVELS];
+    roaring_bitmap_t *pending;         /* rows in the column, not yet in buckets */
+    uint64_t (*key_of)(const void *ctx, uint32_t row); /* the row's current key */
+    const void *key_ctx;
 } range_index;
 
 /* Order-preserving keys. */
@@ -41,29 +49,39 @@ static inline uint64_t rkey_double(double v)
     return (x.u >> 63) ? ~x.u : x.u ^ (UINT64_C(1) << 63);
 }
 
-/* Levels by kind: shifts finest-first. NULL on ENOMEM. */
-range_index *rindex_create(const uint8_t *shifts, uint32_t nlevels);
+/* Levels by kind: shifts finest-first; key_of(key_ctx, row) reads a row's
+ * current key (used when pending rows are filed). NULL on ENOMEM. */
+range_index *rindex_create(const uint8_t *shifts, uint32_t nlevels,
+                           uint64_t (*key_of)(const void *ctx, uint32_t row), const void *key_ctx);
 void rindex_free(range_index *ri);
-int rindex_add(range_index *ri, uint64_t key, uint32_t row);     /* SEGDB_ENOMEM */
+/* The row's value (already in the column) enters the index. */
+int rindex_add(range_index *ri, uint32_t row);
+/* The row's value `key` (still in the column) leaves the index. */
 void rindex_remove(range_index *ri, uint64_t key, uint32_t row);
+/* File every pending row into its buckets. SEGDB_ENOMEM. */
+int rindex_flush(range_index *ri);
 
-/* Cover of [lo, hi] (keys, inclusive): full buckets and partial (edge) ones. */
+/* Cover of [lo, hi] (keys, inclusive). Rows in range = (OR of full) minus
+ * (OR of sub), then each edge bucket's rows decided one by one by value
+ * (in range: set, else cleared). Sub buckets only lie inside full ones. */
 typedef struct rcover {
     const roaring_bitmap_t **full;
     uint32_t nfull, full_cap;
+    const roaring_bitmap_t **sub;
+    uint32_t nsub, sub_cap;
     const roaring_bitmap_t **edge;
     uint32_t nedge, edge_cap;
-    uint64_t full_card;      /* sum of full bucket cardinalities (disjoint) */
+    uint64_t full_card;      /* sum of full bucket cardinalities (disjoint; an upper bound) */
     uint64_t edge_card;
 } rcover;
 
-int rindex_cover(const range_index *ri, uint64_t lo, uint64_t hi, rcover *out); /* SEGDB_ENOMEM */
+int rindex_cover(range_index *ri, uint64_t lo, uint64_t hi, rcover *out); /* flushes; SEGDB_ENOMEM */
 void rcover_free(rcover *c);
 
 /* Bucket bitmaps at the finest level in ascending key order, for ordered
  * walks (FIND ... SORT, SPLIT BY): calls fn for each until it returns false. */
 typedef bool (*rindex_bucket_fn)(const roaring_bitmap_t *bm, void *ctx);
-void rindex_walk(const range_index *ri, bool descending, rindex_bucket_fn fn, void *ctx);
+void rindex_walk(range_index *ri, bool descending, rindex_bucket_fn fn, void *ctx); /* flushes */
 
 uint64_t rindex_mem_bytes(const range_index *ri);
 

@@ -1,8 +1,11 @@
 /*
  * ops.c — mutation records: validate (prepare), serialize, log, apply; and the
  * replay path (see ops.h for the byte format). Classification rules of SPEC 4
- * (type auto-upgrade, default status and relationship) are applied here so the
- * live path and recovery behave identically.
+ * (type auto-upgrade, default status and relationship, status moves by hand,
+ * archived contacts) are applied here so the live path and recovery behave
+ * identically. Bulk records (TAG, SET, ARCHIVE, GROUP.ADD...) carry the exact
+ * rows they change and apply as bitmap operations; segment, group and note
+ * records are checked and applied by segment.c, group.c and note.c.
  */
 #include "ops.h"
 
@@ -11,8 +14,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bm.h"
 #include "err.h"
 #include "fold.h"
+#include "group.h"
+#include "note.h"
+#include "segment.h"
 #include "store.h"
 #include "value.h"
 
@@ -38,6 +45,19 @@ static void put(wbuf *b, const void *src, size_t n)
     memcpy(b->p + b->len, src, n);
     b->len += n;
 }
+/* Room for n more bytes at b->p + b->len; false on ENOMEM (b->oom set). */
+static bool reserve(wbuf *b, size_t n)
+{
+    if (b->oom) return false;
+    if (b->len + n <= b->cap) return true;
+    size_t nc = b->cap ? b->cap * 2 : 256;
+    while (nc < b->len + n) nc *= 2;
+    unsigned char *q = realloc(b->p, nc);
+    if (!q) { b->oom = true; return false; }
+    b->p = q;
+    b->cap = nc;
+    return true;
+}
 static void put_u8(wbuf *b, uint8_t v) { put(b, &v, 1); }
 static void put_u16(wbuf *b, uint16_t v) { unsigned char x[2] = {v, v >> 8}; put(b, x, 2); }
 static void put_u32(wbuf *b, uint32_t v)
@@ -51,6 +71,29 @@ static void put_u64(wbuf *b, uint64_t v)
     unsigned char x[8];
     for (int i = 0; i < 8; i++) x[i] = (unsigned char)(v >> (8 * i));
     put(b, x, 8);
+}
+
+static void put_str16(wbuf *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > UINT16_MAX) { b->oom = true; return; } /* names are checked far below this */
+    put_u16(b, (uint16_t)n);
+    put(b, s, n);
+}
+static void put_str32(wbuf *b, const char *s, size_t n)
+{
+    if (n > UINT32_MAX) { b->oom = true; return; }
+    put_u32(b, (uint32_t)n);
+    put(b, s, n);
+}
+static void put_bitmap(wbuf *b, const roaring_bitmap_t *bm)
+{
+    size_t n = roaring_bitmap_portable_size_in_bytes(bm);
+    if (n > UINT32_MAX) { b->oom = true; return; }
+    put_u32(b, (uint32_t)n);
+    if (!reserve(b, n)) return;
+    roaring_bitmap_portable_serialize(bm, (char *)b->p + b->len);
+    b->len += n;
 }
 
 void *ops_encode(const record *r, size_t *len)
@@ -82,6 +125,55 @@ void *ops_encode(const record *r, size_t *len)
         put(&b, r->u.field_create.name, nl);
         break;
     }
+    case REC_TAG:
+    case REC_UNTAG:
+    case REC_GROUP_ADD:
+    case REC_GROUP_REMOVE:
+        put_str16(&b, r->u.rows.name);
+        put_bitmap(&b, r->u.rows.rows);
+        break;
+    case REC_SET:
+        put_str16(&b, r->u.rows.name);
+        put_str32(&b, r->u.rows.value, r->u.rows.value_len);
+        put_bitmap(&b, r->u.rows.rows);
+        break;
+    case REC_ARCHIVE:
+    case REC_UNARCHIVE:
+        put_bitmap(&b, r->u.rows.rows);
+        break;
+    case REC_SEGMENT_SAVE:
+        put_str16(&b, r->u.segment.name);
+        put_str32(&b, r->u.segment.filter, strlen(r->u.segment.filter));
+        break;
+    case REC_SEGMENT_DEL:
+        put_str16(&b, r->u.segment.name);
+        break;
+    case REC_SEGMENT_FREEZE:
+        put_u32(&b, (uint32_t)r->u.freeze.n);
+        for (size_t i = 0; i < r->u.freeze.n; i++) {
+            put_str16(&b, r->u.freeze.names[i]);
+            put_str32(&b, r->u.freeze.descs[i], strlen(r->u.freeze.descs[i]));
+            put_bitmap(&b, r->u.freeze.members[i]);
+        }
+        break;
+    case REC_GROUP_CREATE:
+        put_str16(&b, r->u.group.code);
+        put_str32(&b, r->u.group.name, strlen(r->u.group.name));
+        put_str16(&b, r->u.group.parent ? r->u.group.parent : "");
+        break;
+    case REC_GROUP_DEL:
+        put_str16(&b, r->u.group.code);
+        break;
+    case REC_NOTE_ADD:
+    case REC_NOTE_EDIT:
+        put_u64(&b, r->u.note.id);
+        put_u64(&b, r->u.note.note);
+        put_str32(&b, r->u.note.text, r->u.note.len);
+        break;
+    case REC_NOTE_DEL:
+        put_u64(&b, r->u.note.id);
+        put_u64(&b, r->u.note.note);
+        break;
     }
     if (b.oom) {
         free(b.p);
@@ -223,6 +315,10 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, pval *pv,
             if (tl) {
                 const char *why = fold_tag_name_problem(t, tl);
                 if (why) return err_set(err, SEGDB_EINVAL, "%s: '%.*s'", why, (int)(tl > 80 ? 80 : tl), t);
+                if (f->id == F_GROUPS && !group_lookup(db, t, tl))
+                    return err_set(err, SEGDB_EINVAL,
+                                   "unknown group '%.*s': create it first with GROUP.CREATE <name> (GROUP.LIST shows the groups)",
+                                   (int)(tl > 80 ? 80 : tl), t);
             }
             start = i + 1;
         }
@@ -332,7 +428,7 @@ static int apply_value(segdb_t *db, uint32_t row, const pval *pv)
 static uint32_t earned_type(segdb_t *db, uint32_t row)
 {
     field *p = db->fields[F_PURCHASES];
-    if (store_has(p, row) && p->i64[row] > 0) return TYPE_CUSTOMER;
+    if (store_has(p, row) && field_int(p, row) > 0) return TYPE_CUSTOMER;
     if (store_has(db->fields[F_NAME], row) || store_has(db->fields[F_EMAIL], row) ||
         store_has(db->fields[F_PHONE], row))
         return TYPE_LEAD;
@@ -370,14 +466,320 @@ static int apply_upsert(segdb_t *db, const record *r, const pval *pv, bool names
     return SEGDB_OK;
 }
 
+/* ---- bulk writes ---------------------------------------------------------- */
+
+#define ROWS_BATCH 1024u
+
+/* The original spelling of text code c (store.c keeps originals equal to
+ * their folded form only once, in the folded arena). */
+static const char *text_orig(const textdict *td, uint32_t c)
+{
+    return td->orig_off[c] == UINT32_MAX ? td->fold + td->fold_off[c] : td->orig + td->orig_off[c];
+}
+
+/* *code = the text code holding exactly s[0..len) in f, 0 when none does. */
+static int text_code_exact(const field *f, const char *s, size_t len, uint32_t *code)
+{
+    const textdict *td = f->text;
+    size_t flen;
+    char *fv = store_text_fold(f, s, len, &flen);
+    if (!fv) return SEGDB_ENOMEM;
+    *code = 0;
+    for (uint32_t c = textdict_find(td, fv, flen); c; c = td->next_same[c]) {
+        const char *o = text_orig(td, c);
+        if (strncmp(o, s, len) == 0 && o[len] == 0) { *code = c; break; }
+    }
+    free(fv);
+    return SEGDB_OK;
+}
+
+/* SET's field rules on top of UPSERT's value checks. */
+static int set_check(segdb_t *db, int64_t now, const char *fname, const char *value, size_t len, pval *pv,
+                     segdb_err *err)
+{
+    const field *f = store_field(db, fname, strlen(fname));
+    if (f && f->id == F_TAGS)
+        return err_set(err, SEGDB_EINVAL, "tags are written with TAG and UNTAG, not SET");
+    if (f && f->id == F_GROUPS)
+        return err_set(err, SEGDB_EINVAL, "groups are written with GROUP.ADD and GROUP.REMOVE, not SET");
+    if (f && f->id == F_ARCHIVED)
+        return err_set(err, SEGDB_EINVAL, "'archived' is set with ARCHIVE and UNARCHIVE, not SET");
+    segdb_kv kv = {fname, value, len};
+    bool names_type = false;
+    memset(pv, 0, sizeof *pv);
+    return prepare_value(db, now, &kv, pv, &names_type, err);
+}
+
+/* identifier is unique: one contact at most, and not one another contact holds. */
+static int set_identifier_check(segdb_t *db, const pval *pv, const roaring_bitmap_t *rows, segdb_err *err)
+{
+    if (pv->f->id != F_IDENTIFIER || pv->op != PV_SET) return SEGDB_OK;
+    uint64_t n = roaring_bitmap_get_cardinality(rows);
+    if (n > 1)
+        return err_set(err, SEGDB_EINVAL,
+                       "identifier is unique: SET identifier takes a target of one contact, not %llu",
+                       (unsigned long long)n);
+    if (n == 0) return SEGDB_OK;
+    uint32_t row = roaring_bitmap_minimum(rows);
+    const textdict *td = pv->f->text;
+    uint32_t c = textdict_find(td, pv->s, pv->len);
+    if (c && td->refs[c] > 0 && td->last_row[c] != row)
+        return err_set(err, SEGDB_EINVAL, "identifier '%.*s' already belongs to contact %llu",
+                       (int)(pv->len > 100 ? 100 : pv->len), pv->s,
+                       td->last_row[c] == UINT32_MAX ? 0ULL : (unsigned long long)db->ids[td->last_row[c]]);
+    return SEGDB_OK;
+}
+
+/* Rows of t for which keep(row) is true, as a new bitmap (NULL on ENOMEM). */
+typedef bool (*row_pred)(const field *f, const pval *pv, uint32_t row);
+
+static roaring_bitmap_t *rows_where(const roaring_bitmap_t *t, const field *f, const pval *pv, row_pred keep)
+{
+    roaring_bitmap_t *out = roaring_bitmap_create();
+    if (!out) return NULL;
+    uint32_t in[ROWS_BATCH], kept[ROWS_BATCH], m;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(t, &it);
+    while ((m = roaring_read_uint32_iterator(&it, in, ROWS_BATCH)) > 0) {
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < m; i++)
+            if (keep(f, pv, in[i])) kept[k++] = in[i];
+        if (k) roaring_bitmap_add_many(out, k, kept);
+    }
+    return out;
+}
+
+static bool text_differs(const field *f, const pval *pv, uint32_t row)
+{
+    uint32_t have = f->text->row_code ? f->text->row_code[row] : 0;
+    return have != pv->code || have == 0;
+}
+static bool int_differs(const field *f, const pval *pv, uint32_t row)
+{
+    return !store_has(f, row) || field_int(f, row) != pv->i;
+}
+static bool number_differs(const field *f, const pval *pv, uint32_t row)
+{
+    return !store_has(f, row) || f->f64[row] != pv->d;
+}
+
+int ops_set_resolve(segdb_t *db, int64_t now, const char *fname, const char *value, size_t value_len,
+                    const roaring_bitmap_t *target, roaring_bitmap_t **changed, uint64_t *rejected,
+                    segdb_err *err)
+{
+    pval pv;
+    int rc = set_check(db, now, fname, value, value_len, &pv, err);
+    if (rc) return rc;
+    const field *f = pv.f;
+    roaring_bitmap_t *t = roaring_bitmap_and(target, db->live), *ch = NULL;
+    if (!t) return err_set(err, SEGDB_ENOMEM, "out of memory");
+    uint64_t rej = roaring_bitmap_and_cardinality(t, db->archived);
+    roaring_bitmap_andnot_inplace(t, db->archived);
+    if (pv.op == PV_CLEAR) {
+        ch = roaring_bitmap_and(t, f->present);
+    } else {
+        switch (f->kind) {
+        case SEGDB_KIND_ENUM:
+        case SEGDB_KIND_BOOL:
+        case SEGDB_KIND_CATEGORY: {
+            uint32_t code = pv.code;
+            if (f->kind == SEGDB_KIND_CATEGORY) {
+                char *fv = fold_dup(pv.s, pv.len, NULL);
+                if (!fv) break;
+                code = dict_find(&f->dict, fv, strlen(fv));
+                free(fv);
+            }
+            if (f->id == F_STATUS) {
+                /* SPEC 4.2: only subscribed <-> unsubscribed by hand */
+                roaring_bitmap_t *const *bm = f->dict.bm;
+                if (code == STATUS_NEVER) {
+                    ch = roaring_bitmap_create();
+                    rej += roaring_bitmap_and_cardinality(t, bm[STATUS_SUBSCRIBED]) +
+                           roaring_bitmap_and_cardinality(t, bm[STATUS_UNSUBSCRIBED]);
+                } else {
+                    ch = roaring_bitmap_and(t, bm[code == STATUS_SUBSCRIBED ? STATUS_UNSUBSCRIBED : STATUS_SUBSCRIBED]);
+                    rej += roaring_bitmap_and_cardinality(t, bm[STATUS_NEVER]);
+                }
+            } else {
+                ch = code ? roaring_bitmap_andnot(t, f->dict.bm[code]) : roaring_bitmap_copy(t);
+            }
+            break;
+        }
+        case SEGDB_KIND_TEXT: {
+            uint32_t code;
+            if (text_code_exact(f, pv.s, pv.len, &code)) break;
+            pv.code = code;
+            ch = code ? rows_where(t, f, &pv, text_differs) : roaring_bitmap_copy(t);
+            break;
+        }
+        case SEGDB_KIND_NUMBER:
+            ch = rows_where(t, f, &pv, number_differs);
+            break;
+        default: /* TIME, DATE, INTEGER */
+            ch = rows_where(t, f, &pv, int_differs);
+            break;
+        }
+    }
+    if (ch && pv.op == PV_SET &&
+        (f->id == F_NAME || f->id == F_EMAIL || f->id == F_PHONE || f->id == F_PURCHASES)) {
+        /* SPEC 7: such a write re-evaluates the type move even where the value
+         * is already the one written (as UPSERT does): those rows change too */
+        field *tf = db->fields[F_TYPE];
+        roaring_bitmap_t *same = roaring_bitmap_andnot(t, ch);
+        if (same) {
+            roaring_uint32_iterator_t it;
+            roaring_init_iterator(same, &it);
+            for (; it.has_value; roaring_advance_uint32_iterator(&it))
+                if (earned_type(db, it.current_value) > tf->codes8[it.current_value])
+                    roaring_bitmap_add(ch, it.current_value);
+            roaring_bitmap_free(same);
+        }
+    }
+    roaring_bitmap_free(t);
+    if (!ch) return err_set(err, SEGDB_ENOMEM, "out of memory");
+    rc = set_identifier_check(db, &pv, ch, err);
+    if (rc) {
+        roaring_bitmap_free(ch);
+        return rc;
+    }
+    *changed = ch;
+    *rejected = rej;
+    return SEGDB_OK;
+}
+
+/* Bulk records name rows of live, non-archived contacts (UNARCHIVE: archived ones). */
+static int rows_check(segdb_t *db, const roaring_bitmap_t *rows, bool archived, segdb_err *err)
+{
+    if (roaring_bitmap_is_subset(rows, archived ? db->archived : db->universe)) return SEGDB_OK;
+    return err_set(err, SEGDB_EINVAL, "record names rows that are not %s contacts",
+                   archived ? "archived" : "live, non-archived");
+}
+
+/* Chunk by chunk: the rows that lost a label, minus every other label's
+ * container, are the rows left with none. Word kernels keep this at a few
+ * operations per label element instead of a bitmap call per label and row. */
+int ops_tags_settle(struct field *f, const roaring_bitmap_t *rows)
+{
+    int rc = SEGDB_OK;
+    roaring_bitmap_t *gone = roaring_bitmap_and(rows, f->present), *drop = roaring_bitmap_create();
+    uint64_t *w = malloc(BM_WORDS * sizeof *w);
+    int *cur = calloc(f->dict.n ? f->dict.n : 1, sizeof *cur);
+    if (!gone || !drop || !w || !cur) {
+        rc = SEGDB_ENOMEM;
+        goto done;
+    }
+    int nc = bm_chunk_count(gone);
+    for (int i = 0; i < nc; i++) {
+        uint16_t key = bm_chunk_key(gone, i);
+        bm_chunk_load(gone, i, w);
+        for (uint32_t c = 1; c < f->dict.n; c++) {
+            int idx = bm_find_chunk(f->dict.bm[c], key, &cur[c]);
+            if (idx < 0) continue;
+            bm_chunk_andnot(f->dict.bm[c], idx, w);
+            if ((c & 7) == 0 && !bm_words_any(w)) break;
+        }
+        uint32_t card = bm_words_popcount(w);
+        if (card) bm_append_words(drop, key, w, card);
+    }
+    roaring_bitmap_andnot_inplace(f->present, drop);
+done:
+    if (gone) roaring_bitmap_free(gone);
+    if (drop) roaring_bitmap_free(drop);
+    free(w);
+    free(cur);
+    return rc;
+}
+
+/* TAG/UNTAG/GROUP.ADD/GROUP.REMOVE: one label's bitmap gains or loses rows. */
+static int apply_label(field *f, const char *name, const roaring_bitmap_t *rows, bool add)
+{
+    if (add) {
+        uint32_t code = dict_intern(&f->dict, name, strlen(name));
+        if (!code) return SEGDB_ENOMEM;
+        roaring_bitmap_or_inplace(f->dict.bm[code], rows);
+        roaring_bitmap_or_inplace(f->present, rows);
+        return SEGDB_OK;
+    }
+    char *fv = fold_dup(name, strlen(name), NULL);
+    if (!fv) return SEGDB_ENOMEM;
+    uint32_t code = dict_find(&f->dict, fv, strlen(fv));
+    free(fv);
+    if (!code) return SEGDB_OK;
+    roaring_bitmap_andnot_inplace(f->dict.bm[code], rows);
+    return ops_tags_settle(f, rows);
+}
+
+/* SET over an enum/bool/category field: the value bitmaps move as a whole,
+ * only the per-row code column is written row by row. */
+static int set_coded_bulk(segdb_t *db, field *f, const pval *pv, const roaring_bitmap_t *rows)
+{
+    uint32_t code = 0;
+    if (pv->op == PV_SET) {
+        code = f->kind == SEGDB_KIND_CATEGORY ? dict_intern(&f->dict, pv->s, pv->len) : pv->code;
+        if (!code) return SEGDB_ENOMEM;
+        /* the column may not exist yet (nobody had the field): this allocates it */
+        int rc = store_set_code(db, f, roaring_bitmap_minimum(rows), code);
+        if (rc) return rc;
+    }
+    for (uint32_t c = 1; c < f->dict.n; c++)
+        if (c != code && roaring_bitmap_intersect(f->dict.bm[c], rows)) roaring_bitmap_andnot_inplace(f->dict.bm[c], rows);
+    if (code) {
+        roaring_bitmap_or_inplace(f->dict.bm[code], rows);
+        roaring_bitmap_or_inplace(f->present, rows);
+    } else {
+        roaring_bitmap_andnot_inplace(f->present, rows);
+    }
+    if (!f->codes8 && !f->codes32) return SEGDB_OK;
+    uint32_t buf[ROWS_BATCH], m;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(rows, &it);
+    while ((m = roaring_read_uint32_iterator(&it, buf, ROWS_BATCH)) > 0) {
+        if (f->codes8)
+            for (uint32_t i = 0; i < m; i++) f->codes8[buf[i]] = (uint8_t)code;
+        else
+            for (uint32_t i = 0; i < m; i++) f->codes32[buf[i]] = code;
+    }
+    return SEGDB_OK;
+}
+
+static int apply_set(segdb_t *db, const pval *pv, const roaring_bitmap_t *rows)
+{
+    field *f = pv->f;
+    int rc = SEGDB_OK;
+    if (roaring_bitmap_is_empty(rows)) return SEGDB_OK;
+    uint32_t buf[ROWS_BATCH], m;
+    roaring_uint32_iterator_t it;
+    if (f->kind == SEGDB_KIND_ENUM || f->kind == SEGDB_KIND_BOOL || f->kind == SEGDB_KIND_CATEGORY) {
+        rc = set_coded_bulk(db, f, pv, rows);
+    } else {
+        roaring_init_iterator(rows, &it);
+        while (!rc && (m = roaring_read_uint32_iterator(&it, buf, ROWS_BATCH)) > 0)
+            for (uint32_t i = 0; i < m && !rc; i++) rc = apply_value(db, buf[i], pv);
+    }
+    if (rc) return rc;
+    /* SPEC 7: setting name, email, phone or purchases re-evaluates the type move (up only) */
+    if (f->id == F_NAME || f->id == F_EMAIL || f->id == F_PHONE || f->id == F_PURCHASES) {
+        field *t = db->fields[F_TYPE];
+        roaring_init_iterator(rows, &it);
+        while (!rc && (m = roaring_read_uint32_iterator(&it, buf, ROWS_BATCH)) > 0)
+            for (uint32_t i = 0; i < m && !rc; i++) {
+                uint32_t earned = earned_type(db, buf[i]);
+                if (earned > t->codes8[buf[i]]) rc = store_set_code(db, t, buf[i], earned);
+            }
+    }
+    return rc;
+}
+
 /* ---- dispatch ------------------------------------------------------------- */
 
 static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *out, segdb_err *err)
 {
     int rc = SEGDB_OK;
-    pval *pv = NULL;
+    pval *pv = NULL, spv;
     bool names_type = false;
     segdb_kind kind_ok = SEGDB_KIND_TEXT;
+    uint64_t scratch = 0;
+    if (!out) out = &scratch;
 
     /* prepare: every check that can fail on user input */
     switch (r->kind) {
@@ -413,6 +815,56 @@ static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *o
         }
         break;
     }
+    case REC_TAG:
+    case REC_UNTAG: {
+        const char *name = r->u.rows.name;
+        const char *why = fold_tag_name_problem(name, strlen(name));
+        if (why) {
+            rc = err_set(err, SEGDB_EINVAL, "%s: '%.80s'", why, name);
+            goto done;
+        }
+        rc = rows_check(db, r->u.rows.rows, false, err);
+        if (rc) goto done;
+        break;
+    }
+    case REC_GROUP_ADD:
+    case REC_GROUP_REMOVE:
+        if (!group_lookup(db, r->u.rows.name, strlen(r->u.rows.name))) {
+            rc = err_set(err, SEGDB_EINVAL, "no group '%.80s'; GROUP.LIST shows the groups, GROUP.CREATE makes one",
+                         r->u.rows.name);
+            goto done;
+        }
+        rc = rows_check(db, r->u.rows.rows, false, err);
+        if (rc) goto done;
+        break;
+    case REC_SET:
+        rc = set_check(db, r->time, r->u.rows.name, r->u.rows.value, r->u.rows.value_len, &spv, err);
+        if (!rc) rc = rows_check(db, r->u.rows.rows, false, err);
+        if (!rc) rc = set_identifier_check(db, &spv, r->u.rows.rows, err);
+        if (rc) goto done;
+        break;
+    case REC_ARCHIVE:
+    case REC_UNARCHIVE:
+        rc = rows_check(db, r->u.rows.rows, r->kind == REC_UNARCHIVE, err);
+        if (rc) goto done;
+        break;
+    case REC_SEGMENT_SAVE:
+    case REC_SEGMENT_FREEZE:
+    case REC_SEGMENT_DEL:
+        rc = segment_prepare(db, r, err);
+        if (rc) goto done;
+        break;
+    case REC_GROUP_CREATE:
+    case REC_GROUP_DEL:
+        rc = group_prepare(db, r, err);
+        if (rc) goto done;
+        break;
+    case REC_NOTE_ADD:
+    case REC_NOTE_EDIT:
+    case REC_NOTE_DEL:
+        rc = note_prepare(db, r, err);
+        if (rc) goto done;
+        break;
     default:
         rc = err_set(err, SEGDB_EINVAL, "unknown record kind %d", (int)r->kind);
         goto done;
@@ -434,6 +886,7 @@ static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *o
 
     /* apply */
     db->now_override = r->time;
+    *out = 0;
     switch (r->kind) {
     case REC_UPSERT:
         rc = apply_upsert(db, r, pv, names_type, out);
@@ -444,13 +897,53 @@ static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *o
             uint32_t row = store_row_of(db, r->u.del.ids[i]);
             if (row == UINT32_MAX) continue;
             store_delete_row(db, row);
+            segment_forget_row(db, row);
+            note_forget_row(db, row);
             n++;
         }
-        if (out) *out = n;
+        *out = n;
         break;
     }
     case REC_FIELD_CREATE:
         rc = store_add_field(db, r->u.field_create.name, kind_ok, NULL, err);
+        break;
+    case REC_TAG:
+    case REC_UNTAG:
+        rc = apply_label(db->fields[F_TAGS], r->u.rows.name, r->u.rows.rows, r->kind == REC_TAG);
+        *out = roaring_bitmap_get_cardinality(r->u.rows.rows);
+        break;
+    case REC_GROUP_ADD:
+    case REC_GROUP_REMOVE:
+        rc = apply_label(db->fields[F_GROUPS], r->u.rows.name, r->u.rows.rows, r->kind == REC_GROUP_ADD);
+        *out = roaring_bitmap_get_cardinality(r->u.rows.rows);
+        break;
+    case REC_SET:
+        rc = apply_set(db, &spv, r->u.rows.rows);
+        *out = roaring_bitmap_get_cardinality(r->u.rows.rows);
+        break;
+    case REC_ARCHIVE:
+        roaring_bitmap_or_inplace(db->archived, r->u.rows.rows);
+        roaring_bitmap_andnot_inplace(db->universe, r->u.rows.rows);
+        *out = roaring_bitmap_get_cardinality(r->u.rows.rows);
+        break;
+    case REC_UNARCHIVE:
+        roaring_bitmap_andnot_inplace(db->archived, r->u.rows.rows);
+        roaring_bitmap_or_inplace(db->universe, r->u.rows.rows);
+        *out = roaring_bitmap_get_cardinality(r->u.rows.rows);
+        break;
+    case REC_SEGMENT_SAVE:
+    case REC_SEGMENT_FREEZE:
+    case REC_SEGMENT_DEL:
+        rc = segment_apply(db, r);
+        break;
+    case REC_GROUP_CREATE:
+    case REC_GROUP_DEL:
+        rc = group_apply(db, r);
+        break;
+    case REC_NOTE_ADD:
+    case REC_NOTE_EDIT:
+    case REC_NOTE_DEL:
+        rc = note_apply(db, r, out);
         break;
     }
     db->now_override = 0;
@@ -465,6 +958,76 @@ int ops_write(segdb_t *db, const record *r, uint64_t *out, segdb_err *err)
     return prepare_and_apply(db, r, true, out, err);
 }
 
+/* ---- decoding ------------------------------------------------------------- */
+
+/* What a decoded record points at that must be freed after it is applied. */
+typedef struct decoded {
+    void **mem;
+    size_t nmem, capmem;
+    roaring_bitmap_t **bms;
+    size_t nbms, capbms;
+    bool oom;
+} decoded;
+
+static void *keep_mem(decoded *d, void *p)
+{
+    if (!p) { d->oom = true; return NULL; }
+    if (d->nmem == d->capmem) {
+        size_t nc = d->capmem ? d->capmem * 2 : 8;
+        void **a = realloc(d->mem, nc * sizeof *a);
+        if (!a) { free(p); d->oom = true; return NULL; }
+        d->mem = a;
+        d->capmem = nc;
+    }
+    d->mem[d->nmem++] = p;
+    return p;
+}
+
+/* A str16/str32 as a NUL-terminated copy (names, filters: no NUL inside). */
+static const char *get_str(rbuf *b, decoded *d, int lenbytes)
+{
+    size_t n = (size_t)get_le(b, lenbytes);
+    const char *q = take(b, n);
+    if (!q) return NULL;
+    if (memchr(q, 0, n)) { b->bad = true; return NULL; }
+    return keep_mem(d, strndup(q, n));
+}
+
+/* A str32 in place (values, note texts: explicit length). */
+static const char *get_bytes(rbuf *b, size_t *n)
+{
+    *n = (size_t)get_le(b, 4);
+    return take(b, *n);
+}
+
+static const roaring_bitmap_t *get_bitmap(rbuf *b, decoded *d)
+{
+    size_t n = (size_t)get_le(b, 4);
+    const char *q = take(b, n);
+    if (!q) return NULL;
+    if (roaring_bitmap_portable_deserialize_size(q, n) != n) { b->bad = true; return NULL; }
+    roaring_bitmap_t *bm = roaring_bitmap_portable_deserialize_safe(q, n);
+    if (!bm) { b->bad = true; return NULL; }
+    if (!bm_valid(bm)) { roaring_bitmap_free(bm); b->bad = true; return NULL; }
+    if (d->nbms == d->capbms) {
+        size_t nc = d->capbms ? d->capbms * 2 : 4;
+        roaring_bitmap_t **a = realloc(d->bms, nc * sizeof *a);
+        if (!a) { roaring_bitmap_free(bm); d->oom = true; return NULL; }
+        d->bms = a;
+        d->capbms = nc;
+    }
+    d->bms[d->nbms++] = bm;
+    return bm;
+}
+
+static void decoded_free(decoded *d)
+{
+    for (size_t i = 0; i < d->nmem; i++) free(d->mem[i]);
+    free(d->mem);
+    for (size_t i = 0; i < d->nbms; i++) roaring_bitmap_free(d->bms[i]);
+    free(d->bms);
+}
+
 int ops_apply_bytes(segdb_t *db, uint64_t seq, const void *bytes, size_t len, segdb_err *err)
 {
     rbuf b = {.p = bytes, .len = len};
@@ -477,6 +1040,7 @@ int ops_apply_bytes(segdb_t *db, uint64_t seq, const void *bytes, size_t len, se
     char **names = NULL;
     uint32_t nnames = 0;
     char namebuf[SEGDB_MAX_FIELD_NAME_BYTES + 1];
+    decoded d = {0};
     int rc;
     switch (r.kind) {
     case REC_UPSERT: {
@@ -523,9 +1087,69 @@ int ops_apply_bytes(segdb_t *db, uint64_t seq, const void *bytes, size_t len, se
         r.u.field_create.name = namebuf;
         break;
     }
+    case REC_TAG:
+    case REC_UNTAG:
+    case REC_GROUP_ADD:
+    case REC_GROUP_REMOVE:
+        r.u.rows.name = get_str(&b, &d, 2);
+        r.u.rows.rows = get_bitmap(&b, &d);
+        break;
+    case REC_SET:
+        r.u.rows.name = get_str(&b, &d, 2);
+        r.u.rows.value = get_bytes(&b, &r.u.rows.value_len);
+        r.u.rows.rows = get_bitmap(&b, &d);
+        break;
+    case REC_ARCHIVE:
+    case REC_UNARCHIVE:
+        r.u.rows.rows = get_bitmap(&b, &d);
+        break;
+    case REC_SEGMENT_SAVE:
+        r.u.segment.name = get_str(&b, &d, 2);
+        r.u.segment.filter = get_str(&b, &d, 4);
+        break;
+    case REC_SEGMENT_DEL:
+        r.u.segment.name = get_str(&b, &d, 2);
+        break;
+    case REC_SEGMENT_FREEZE: {
+        uint32_t n = (uint32_t)get_le(&b, 4);
+        if (b.bad || (uint64_t)n * 14 > len) goto bad; /* each entry takes at least 14 bytes */
+        const char **nm = keep_mem(&d, calloc(n ? n : 1, sizeof *nm));
+        const char **ds = keep_mem(&d, calloc(n ? n : 1, sizeof *ds));
+        const roaring_bitmap_t **ms = keep_mem(&d, calloc(n ? n : 1, sizeof *ms));
+        if (d.oom) break;
+        for (uint32_t i = 0; i < n && !b.bad && !d.oom; i++) {
+            nm[i] = get_str(&b, &d, 2);
+            ds[i] = get_str(&b, &d, 4);
+            ms[i] = get_bitmap(&b, &d);
+        }
+        r.u.freeze.n = n;
+        r.u.freeze.names = nm;
+        r.u.freeze.descs = ds;
+        r.u.freeze.members = ms;
+        break;
+    }
+    case REC_GROUP_CREATE:
+        r.u.group.code = get_str(&b, &d, 2);
+        r.u.group.name = get_str(&b, &d, 4);
+        r.u.group.parent = get_str(&b, &d, 2);
+        break;
+    case REC_GROUP_DEL:
+        r.u.group.code = get_str(&b, &d, 2);
+        break;
+    case REC_NOTE_ADD:
+    case REC_NOTE_EDIT:
+        r.u.note.id = get_le(&b, 8);
+        r.u.note.note = get_le(&b, 8);
+        r.u.note.text = get_bytes(&b, &r.u.note.len);
+        break;
+    case REC_NOTE_DEL:
+        r.u.note.id = get_le(&b, 8);
+        r.u.note.note = get_le(&b, 8);
+        break;
     default:
         goto bad;
     }
+    if (d.oom) { rc = err_set(err, SEGDB_ENOMEM, "out of memory"); goto out; }
     if (b.bad || b.off != len) goto bad;
     rc = prepare_and_apply(db, &r, false, NULL, err);
     if (rc == SEGDB_OK) db->seq = seq;
@@ -537,5 +1161,6 @@ out:
     free(names);
     free(kv);
     free(ids);
+    decoded_free(&d);
     return rc;
 }

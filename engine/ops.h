@@ -7,11 +7,42 @@
  * write-log hook, then applies it. Recovery decodes logged bytes and runs the
  * very same prepare + apply (ops_apply_bytes). Nothing else mutates the store.
  *
+ * Bulk writes (TAG ... WHERE, SET, ARCHIVE, GROUP.ADD, SEGMENT.FREEZE, SPLIT
+ * ... SAVE) are logged compactly: the command resolves its target to the exact
+ * set of rows it changes (target rows minus archived ones, minus rows that
+ * already hold the value...) before the record is built, and the record holds
+ * that set as one serialized Roaring bitmap of row positions. Rows are never
+ * reused and snapshots keep them, so a logged row means the same contact on
+ * replay; apply is then a few bitmap operations, deterministic, and the reply
+ * counts are the bitmap's cardinality.
+ *
  * Record byte format (little-endian), the body the log stores:
- *   u8 kind | i64 time (the write's "now": created_at defaults, relative times)
- *   REC_UPSERT:       u64 id | u32 n | n x (u16 name_len, name, u32 value_len, value)
- *   REC_DELETE:       u32 n | n x u64 id
- *   REC_FIELD_CREATE: u8 segdb_kind | u16 name_len | name
+ *   u8 kind | i64 time (the write's "now": created_at defaults, relative times,
+ *   segment, group and note times)
+ * and then, by kind (str16 = u16 len + bytes, str32 = u32 len + bytes,
+ * bitmap = u32 len + a Roaring bitmap in the portable format of
+ * roaring_bitmap_portable_serialize, exactly len bytes):
+ *   REC_UPSERT  1:        u64 id | u32 n | n x (u16 name_len, name, u32 value_len, value)
+ *   REC_DELETE  2:        u32 n | n x u64 id
+ *   REC_FIELD_CREATE 3:   u8 segdb_kind | u16 name_len | name
+ *   REC_TAG     4:        str16 tag | bitmap rows gaining the tag
+ *   REC_UNTAG   5:        str16 tag | bitmap rows losing it
+ *   REC_SET     6:        str16 field | str32 value | bitmap rows whose value changes
+ *   REC_ARCHIVE 7:        bitmap rows archived
+ *   REC_UNARCHIVE 8:      bitmap rows unarchived
+ *   REC_SEGMENT_SAVE 9:   str16 name | str32 filter (a live segment)
+ *   REC_SEGMENT_FREEZE 10: u32 n | n x (str16 name | str32 description | bitmap members)
+ *   REC_SEGMENT_DEL 11:   str16 name
+ *   REC_GROUP_CREATE 12:  str16 code | str32 name | str16 parent code ("" = top level)
+ *   REC_GROUP_ADD 13:     str16 code | bitmap rows joining the group
+ *   REC_GROUP_REMOVE 14:  str16 code | bitmap rows leaving it
+ *   REC_GROUP_DEL 15:     str16 code
+ *   REC_NOTE_ADD 16:      u64 contact id | u64 note id | str32 text
+ *   REC_NOTE_EDIT 17:     u64 contact id | u64 note id | str32 text
+ *   REC_NOTE_DEL 18:      u64 contact id | u64 note id
+ * A record whose bytes don't parse exactly (short, trailing bytes, a bitmap
+ * whose portable size is not its length) or whose rows are not live contacts
+ * in the state the record expects is refused with SEGDB_EINVAL.
  */
 #ifndef OPS_H
 #define OPS_H
@@ -19,12 +50,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <roaring/roaring.h>
+
 #include "segdb.h"
 
 typedef enum rec_kind {
     REC_UPSERT = 1,
     REC_DELETE = 2,
     REC_FIELD_CREATE = 3,
+    REC_TAG = 4,
+    REC_UNTAG = 5,
+    REC_SET = 6,
+    REC_ARCHIVE = 7,
+    REC_UNARCHIVE = 8,
+    REC_SEGMENT_SAVE = 9,
+    REC_SEGMENT_FREEZE = 10,
+    REC_SEGMENT_DEL = 11,
+    REC_GROUP_CREATE = 12,
+    REC_GROUP_ADD = 13,
+    REC_GROUP_REMOVE = 14,
+    REC_GROUP_DEL = 15,
+    REC_NOTE_ADD = 16,
+    REC_NOTE_EDIT = 17,
+    REC_NOTE_DEL = 18,
 } rec_kind;
 
 typedef struct rec_upsert {
@@ -43,6 +91,44 @@ typedef struct rec_field_create {
     segdb_kind kind;
 } rec_field_create;
 
+/* REC_TAG, REC_UNTAG, REC_SET, REC_ARCHIVE, REC_UNARCHIVE, REC_GROUP_ADD,
+ * REC_GROUP_REMOVE: a bulk write over the exact rows it changes. */
+typedef struct rec_rows {
+    const char *name;               /* tag, group code or (REC_SET) field; NULL for (un)archive */
+    const char *value;              /* REC_SET: the value bytes ("" clears the field) */
+    size_t value_len;
+    const roaring_bitmap_t *rows;
+} rec_rows;
+
+/* REC_SEGMENT_SAVE (name, filter), REC_SEGMENT_DEL (name). */
+typedef struct rec_segment {
+    const char *name;
+    const char *filter;
+} rec_segment;
+
+/* REC_SEGMENT_FREEZE: n frozen segments at once (SEGMENT.FREEZE: 1; SPLIT SAVE: n). */
+typedef struct rec_freeze {
+    size_t n;
+    const char *const *names;
+    const char *const *descs;       /* where the members came from, for SEGMENT.GET */
+    const roaring_bitmap_t *const *members;
+} rec_freeze;
+
+/* REC_GROUP_CREATE (code, name, parent), REC_GROUP_DEL (code). */
+typedef struct rec_group {
+    const char *code;
+    const char *name;
+    const char *parent;             /* "" = top level */
+} rec_group;
+
+/* REC_NOTE_ADD, REC_NOTE_EDIT (id, note, text), REC_NOTE_DEL (id, note). */
+typedef struct rec_note {
+    uint64_t id;                    /* the contact */
+    uint64_t note;                  /* note id (ADD: the id the note gets) */
+    const char *text;
+    size_t len;
+} rec_note;
+
 typedef struct record {
     rec_kind kind;
     int64_t time;
@@ -50,11 +136,17 @@ typedef struct record {
         rec_upsert upsert;
         rec_delete del;
         rec_field_create field_create;
+        rec_rows rows;
+        rec_segment segment;
+        rec_freeze freeze;
+        rec_group group;
+        rec_note note;
     } u;
 } record;
 
 /* Validate r against the store, log it through the hook, apply it.
- * out: REC_UPSERT -> 1 created / 0 updated; REC_DELETE -> contacts deleted. */
+ * out: REC_UPSERT -> 1 created / 0 updated; REC_DELETE -> contacts deleted;
+ * bulk kinds -> rows changed; REC_NOTE_ADD -> the note id; others -> 0. */
 int ops_write(segdb_t *db, const record *r, uint64_t *out, segdb_err *err);
 
 /* Replay path: decode bytes and apply without logging (seq becomes db->seq). */
@@ -62,5 +154,21 @@ int ops_apply_bytes(segdb_t *db, uint64_t seq, const void *bytes, size_t len, se
 
 /* Serialize r into a malloc'd buffer; NULL on ENOMEM. */
 void *ops_encode(const record *r, size_t *len);
+
+/* SET field value over target rows (SPEC 4, 7): validates field and value as
+ * UPSERT does (plus SET's own rules: no tags/groups/archived/derived fields,
+ * identifier only on one contact), then splits target into *changed (a new
+ * bitmap: rows whose stored value differs and may move) and *rejected
+ * (archived rows and forbidden status moves). Rows already holding the value
+ * are in neither. now types relative times. On error nothing is allocated. */
+int ops_set_resolve(segdb_t *db, int64_t now, const char *field, const char *value, size_t value_len,
+                    const roaring_bitmap_t *target, roaring_bitmap_t **changed, uint64_t *rejected,
+                    segdb_err *err);
+
+struct field;
+
+/* After rows lost a label of the tags or groups field f: those holding no
+ * other label leave f's present bitmap. SEGDB_ENOMEM. */
+int ops_tags_settle(struct field *f, const roaring_bitmap_t *rows);
 
 #endif /* OPS_H */

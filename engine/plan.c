@@ -13,12 +13,19 @@
 #include "bm.h"
 #include "err.h"
 #include "fold.h"
+#include "group.h"
+#include "segment.h"
 #include "value.h"
 
 typedef struct binder {
     segdb_t *db;
     plan *p;
     segdb_err *err;
+    /* live segments being inlined, outermost first (stack[0] may be the
+     * segment being saved): a name met again is a cycle */
+    const char *stack[SEGDB_MAX_SEGMENT_DEPTH + 1];
+    uint32_t depth;
+    uint64_t inlined_terms;         /* terms brought in by inlined segments */
 } binder;
 
 /* ---- node constructors ---------------------------------------------------- */
@@ -182,35 +189,57 @@ static int wrongtype(binder *b, const fvalue *v, const field *f, const char *exp
 
 /* ---- text terms ----------------------------------------------------------- */
 
-/* Rows whose code is marked in `codes` (a bitset over codes). */
-static roaring_bitmap_t *rows_of_codes(segdb_t *db, const textdict *td, const uint64_t *codes,
+
+
+static bool set_bit_cb(uint32_t v, void *ctx)
+{
+    uint64_t *bits = ctx;
+    bits[v >> 6] |= UINT64_C(1) << (v & 63);
+    return true;
+}
+
+/* Rows holding any of the codes in cs. Two ways, costed per query:
+ *   gather: the rows of shared values (their bitmaps) and the single rows of
+ *           values only one contact has, set in a plain bitset over all rows;
+ *           each shared value costs a few cache misses (its bitmap's parts);
+ *   scan:   one sequential pass over the row -> code column testing a bitset
+ *           of matched codes (about a nanosecond a row).
+ * Either way the bitset becomes a Roaring bitmap chunk by chunk. */
+static roaring_bitmap_t *rows_of_codes(segdb_t *db, const textdict *td, const uint64_t *codebits,
                                        const uint32_t *list, uint32_t nlist)
 {
     roaring_bitmap_t *r = roaring_bitmap_create();
-    if (!r) return NULL;
-    bool need_scan = false;
-    for (uint32_t i = 0; i < nlist; i++) {
-        uint32_t c = list[i];
-        if (td->refs[c] == 0) continue;
-        if (td->refs[c] != 1 || td->last_row[c] == UINT32_MAX) { need_scan = true; break; }
-    }
-    if (!need_scan) {
+    if (!r || nlist == 0 || !td->row_code) return r;
+    size_t nchunks = ((size_t)db->nrows + BM_CHUNK_BITS - 1) / BM_CHUNK_BITS;
+    uint64_t *bits = calloc(nchunks * BM_WORDS + 1, sizeof *bits);
+    if (!bits) { roaring_bitmap_free(r); return NULL; }
+    uint64_t nshared = 0;
+    for (uint32_t i = 0; i < nlist; i++)
+        if (td->multi[list[i]]) nshared++;
+    if (nshared * 300 + nlist * 20 < (uint64_t)db->nrows) {
         for (uint32_t i = 0; i < nlist; i++) {
             uint32_t c = list[i];
-            if (td->refs[c] == 1) roaring_bitmap_add(r, td->last_row[c]);
+            if (td->multi[c]) roaring_iterate(td->mbms[td->multi[c] - 1], set_bit_cb, bits);
+            else if (td->refs[c] == 1 && td->last_row[c] != UINT32_MAX) set_bit_cb(td->last_row[c], bits);
         }
-        return r;
-    }
-    if (!td->row_code) return r;
-    uint32_t buf[1024], nb = 0;
-    for (uint32_t row = 0; row < db->nrows; row++) {
-        uint32_t c = td->row_code[row];
-        if (c && (codes[c >> 6] >> (c & 63) & 1)) {
-            buf[nb++] = row;
-            if (nb == 1024) { roaring_bitmap_add_many(r, nb, buf); nb = 0; }
+    } else {
+        const uint32_t *rc = td->row_code;
+        for (uint32_t row = 0; row < db->nrows; row += 64) {
+            uint32_t end = row + 64 < db->nrows ? row + 64 : db->nrows;
+            uint64_t w = 0;
+            for (uint32_t j = row; j < end; j++) {
+                uint32_t c = rc[j];
+                w |= (uint64_t)((codebits[c >> 6] >> (c & 63)) & 1) << (j - row);
+            }
+            bits[row >> 6] = w;
         }
+        /* code 0 (no value) is never in codebits, so absent rows stay clear */
     }
-    if (nb) roaring_bitmap_add_many(r, nb, buf);
+    for (size_t k = 0; k < nchunks; k++) {
+        uint32_t card = bm_words_popcount(bits + k * BM_WORDS);
+        if (card) bm_append_words(r, (uint16_t)k, bits + k * BM_WORDS, card);
+    }
+    free(bits);
     return r;
 }
 
@@ -245,19 +274,27 @@ static int text_codes(const textdict *td, const char *q, size_t qlen, bool subst
         return SEGDB_OK;
     }
     const char *base = td->fold, *p = base, *end = base + td->fold_len;
+    uint32_t prev = 1;
     while (p < end) {
         const char *hit = fold_memmem(p, (size_t)(end - p), q, qlen);
         if (!hit) break;
         /* the code whose folded value contains hit: last fold_off <= offset */
         uint32_t off = (uint32_t)(hit - base);
-        uint32_t lo = 1, hi = td->n - 1;
+        /* hits come in arena order: gallop forward from the previous code */
+        uint32_t lo = prev, step = 1, hi;
+        while (lo + step < td->n && td->fold_off[lo + step] <= off) {
+            lo += step;
+            step <<= 1;
+        }
+        hi = lo + step < td->n ? lo + step : td->n - 1;
         while (lo < hi) {
             uint32_t mid = lo + (hi - lo + 1) / 2;
             if (td->fold_off[mid] <= off) lo = mid;
             else hi = mid - 1;
         }
         if (codeset_add(cs, lo)) return SEGDB_ENOMEM;
-        p = base + td->fold_off[lo] + strlen(base + td->fold_off[lo]) + 1;
+        prev = lo;
+        p = lo + 1 < td->n ? base + td->fold_off[lo + 1] : end;
     }
     return SEGDB_OK;
 }
@@ -410,6 +447,31 @@ static int ordered_bounds(binder *b, const field *f, fop op, const fvalue *v, ui
     return SEGDB_OK;
 }
 
+/* group:CODE (SPEC 4.4): members of CODE and of every group below it, one
+ * OR over the subtree's bitmaps. */
+static int group_leaf(binder *b, const field *f, const fvalue *v, pnode **out)
+{
+    char *fv = fold_dup(v->text, v->len, NULL);
+    if (!fv) return oom(b);
+    uint32_t code = dict_find(&f->dict, fv, strlen(fv));
+    free(fv);
+    if (!code) {
+        *out = node_new(P_EMPTY);
+        return *out ? SEGDB_OK : oom(b);
+    }
+    uint32_t *codes, n;
+    if (group_subtree(b->db, code, &codes, &n)) return oom(b);
+    pnode *node = n == 1 ? leaf_bitmap(f->dict.bm[codes[0]]) : node_new(P_BITMAPS);
+    for (uint32_t i = 0; node && n > 1 && i < n; i++) {
+        if (add_bm(node, f->dict.bm[codes[i]])) { node_free(node); node = NULL; break; }
+        node->est += roaring_bitmap_get_cardinality(f->dict.bm[codes[i]]);
+    }
+    free(codes);
+    if (!node) return oom(b);
+    *out = node;
+    return SEGDB_OK;
+}
+
 /* One value of field f under an equality-like op (':', '=', IN member). */
 static int eq_leaf(binder *b, const field *f, const fvalue *v, pnode **out)
 {
@@ -463,6 +525,7 @@ static int eq_leaf(binder *b, const field *f, const fvalue *v, pnode **out)
         return dict_value_leaf(b, f, v, out);
     case SEGDB_KIND_CATEGORY:
     case SEGDB_KIND_TAGS:
+        if (f->id == F_GROUPS) return group_leaf(b, f, v, out);
         return dict_value_leaf(b, f, v, out);
     default: {
         uint64_t lo, hi;
@@ -497,6 +560,82 @@ static bool has_digit(const char *s, size_t n)
     for (size_t i = 0; i < n; i++)
         if (s[i] >= '0' && s[i] <= '9') return true;
     return false;
+}
+
+/* Prefix err's message with the segment it came from. */
+static void err_in_segment(segdb_err *err, const char *name)
+{
+    if (!err) return;
+    char prefix[SEGDB_MAX_SEGMENT_NAME_BYTES + 32];
+    size_t pl = (size_t)snprintf(prefix, sizeof prefix, "in segment '%s': ", name);
+    size_t ml = strnlen(err->msg, sizeof err->msg - 1);
+    if (pl + ml >= sizeof err->msg) ml = sizeof err->msg - 1 - pl; /* the message's end gives way */
+    memmove(err->msg + pl, err->msg, ml);
+    memcpy(err->msg, prefix, pl);
+    err->msg[pl + ml] = 0;
+}
+
+static uint64_t count_terms(const fnode *n)
+{
+    if (n->kind == FN_TERM) return 1;
+    uint64_t k = 0;
+    for (size_t i = 0; i < n->nkids; i++) k += count_terms(n->kids[i]);
+    return k;
+}
+
+/* segment:name (SPEC 7): a frozen segment's members, or a live segment's
+ * filter parsed and bound in place (so its relative times are taken now). */
+static int segment_leaf(binder *b, const fvalue *v, pnode **out)
+{
+    segdb_t *db = b->db;
+    for (uint32_t i = 0; i < b->depth; i++) {
+        if (strlen(b->stack[i]) != v->len || strncasecmp(b->stack[i], v->text, v->len) != 0) continue;
+        char path[1024];
+        size_t k = 0;
+        for (uint32_t j = i; j < b->depth && k < sizeof path; j++)
+            k += (size_t)snprintf(path + k, sizeof path - k, "%s -> ", b->stack[j]);
+        if (k < sizeof path) snprintf(path + k, sizeof path - k, "%s", b->stack[i]);
+        return err_set(b->err, SEGDB_EINVAL, "segment '%s' refers back to itself (%s)", b->stack[i], path);
+    }
+    const segment *s = segment_find(db, v->text, v->len);
+    if (!s)
+        return err_set(b->err, SEGDB_EINVAL, "no segment named '%.64s' (at position %u); SEGMENT.LIST shows them",
+                       v->text, v->pos);
+    pnode *n;
+    if (s->frozen) {
+        n = leaf_bitmap(s->members);
+        if (!n) return oom(b);
+        set_label(n, "segment:%s (frozen)", s->name);
+        *out = n;
+        return SEGDB_OK;
+    }
+    if (b->depth >= SEGDB_MAX_SEGMENT_DEPTH)
+        return err_set(b->err, SEGDB_ELIMIT, "segments are inlined more than %u deep (at segment '%s')",
+                       SEGDB_MAX_SEGMENT_DEPTH, s->name);
+    filter_limits lim = {db->opt.max_filter_bytes, db->opt.max_filter_depth, db->opt.max_filter_terms};
+    fnode *ast = NULL;
+    int rc = filter_parse(s->text, strlen(s->text), &lim, &ast, b->err);
+    if (rc) {
+        err_in_segment(b->err, s->name);
+        return rc;
+    }
+    b->inlined_terms += count_terms(ast);
+    if (b->inlined_terms > db->opt.max_filter_terms) {
+        fnode_free(ast);
+        return err_set(b->err, SEGDB_ELIMIT, "the filter with its segments inlined has more than %u terms",
+                       db->opt.max_filter_terms);
+    }
+    b->stack[b->depth++] = s->name;
+    rc = bind_node(b, ast, &n);
+    b->depth--;
+    fnode_free(ast);
+    if (rc) {
+        err_in_segment(b->err, s->name);
+        return rc;
+    }
+    set_label(n, "segment:%s", s->name);
+    *out = n;
+    return SEGDB_OK;
 }
 
 static int bind_term(binder *b, const fnode *t, pnode **out)
@@ -576,8 +715,21 @@ static int bind_term(binder *b, const fnode *t, pnode **out)
         *out = n;
         return SEGDB_OK;
     }
-    if (strcasecmp(fname, "segment") == 0)
-        return err_set(b->err, SEGDB_EINVAL, "no segment named '%.64s' (at position %u)", v ? v->text : "", t->field_pos);
+    if (strcasecmp(fname, "segment") == 0) {
+        if (t->op != FOP_COLON && t->op != FOP_IN)
+            return err_set(b->err, SEGDB_EINVAL, "segment at position %u takes a name: segment:name", t->field_pos);
+        pnode *n = t->nvalues == 1 ? NULL : node_new(P_OR);
+        if (t->nvalues != 1 && !n) return oom(b);
+        for (size_t i = 0; i < t->nvalues; i++) {
+            pnode *k;
+            rc = segment_leaf(b, &t->values[i], &k);
+            if (rc) { node_free(n); return rc; }
+            if (!n) { n = k; break; }
+            if (add_kid(n, k)) { node_free(k); node_free(n); return oom(b); }
+        }
+        *out = n;
+        return SEGDB_OK;
+    }
 
     const field *f = store_field(db, fname, flen);
     if (!f && strcasecmp(fname, "tag") == 0) f = db->fields[F_TAGS];
@@ -845,7 +997,8 @@ static pnode *optimize(pnode *n, uint64_t universe_card)
     }
 }
 
-int plan_build(segdb_t *db, const char *filter, plan **out, segdb_err *err)
+/* saving: the live segment this filter is about to be saved as, or NULL. */
+static int build(segdb_t *db, const char *filter, const char *saving, plan **out, segdb_err *err)
 {
     plan *p = calloc(1, sizeof *p);
     if (!p) return err_set(err, SEGDB_ENOMEM, "out of memory");
@@ -864,7 +1017,8 @@ int plan_build(segdb_t *db, const char *filter, plan **out, segdb_err *err)
         filter_limits lim = {db->opt.max_filter_bytes, db->opt.max_filter_depth, db->opt.max_filter_terms};
         rc = filter_parse(filter, len, &lim, &ast, err);
         if (rc) goto done;
-        binder b = {db, p, err};
+        binder b = {db, p, err, {NULL}, 0, 0};
+        if (saving) b.stack[b.depth++] = saving;
         rc = bind_node(&b, ast, &p->root);
         if (rc) goto done;
     }
@@ -879,4 +1033,17 @@ done:
     }
     *out = p;
     return SEGDB_OK;
+}
+
+int plan_build(segdb_t *db, const char *filter, plan **out, segdb_err *err)
+{
+    return build(db, filter, NULL, out, err);
+}
+
+int plan_check_segment(segdb_t *db, const char *name, const char *filter, segdb_err *err)
+{
+    plan *p;
+    int rc = build(db, filter, name, &p, err);
+    if (rc == SEGDB_OK) plan_free(p);
+    return rc;
 }

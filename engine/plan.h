@@ -15,6 +15,12 @@
  *
  * Relative times are resolved at bind time, which is evaluation time: a plan
  * is built for one evaluation and freed after it.
+ *
+ * `segment:name` binds a frozen segment as a P_BITMAP over its members and a
+ * live one by parsing and binding its filter in place (recursively; a name
+ * met again on the way is a cycle error, and inlined terms count against the
+ * term limit). `group:CODE` (and `groups:CODE`) binds to the OR of the
+ * bitmaps of CODE and every group below it.
  */
 #ifndef PLAN_H
 #define PLAN_H
@@ -63,5 +69,10 @@ typedef struct plan {
  * SEGDB_EINVAL/EWRONGTYPE/ELIMIT/ENOMEM with err filled; *out untouched. */
 int plan_build(segdb_t *db, const char *filter, plan **out, segdb_err *err);
 void plan_free(plan *p);
+
+/* Check that filter can be saved as the live segment `name`: it parses and
+ * binds, every segment it names exists, and none of them leads back to
+ * `name` (a cycle). SEGDB_EINVAL/EWRONGTYPE/ELIMIT/ENOMEM with err filled. */
+int plan_check_segment(segdb_t *db, const char *name, const char *filter, segdb_err *err);
 
 #endif /* PLAN_H */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "campaign.h"
 #include "err.h"
 #include "exec.h"
 #include "fold.h"
@@ -121,6 +122,7 @@ segdb_t *segdb_open(const segdb_options *o)
 void segdb_close(segdb_t *db)
 {
     if (!db) return;
+    campaign_state_free(db);
     store_free(db);
     free(db);
 }
@@ -320,6 +322,23 @@ int segdb_explain(segdb_t *db, const char *filter, char **text, segdb_err *err)
     return SEGDB_OK;
 }
 
+int segdb_flush_indexes(segdb_t *db)
+{
+    for (uint32_t k = 0; k < db->nfields; k++) {
+        field *f = db->fields[k];
+        if (f->ridx && rindex_flush(f->ridx)) return SEGDB_ENOMEM;
+        /* give back the slack of containers that grew one insert at a time */
+        roaring_bitmap_shrink_to_fit(f->present);
+        for (uint32_t c = 1; c < f->dict.n; c++) roaring_bitmap_shrink_to_fit(f->dict.bm[c]);
+        if (f->ridx)
+            for (uint32_t l = 0; l < f->ridx->nlevels; l++)
+                for (uint32_t i = 0; i < f->ridx->lv[l].n; i++) roaring_bitmap_shrink_to_fit(f->ridx->lv[l].bms[i]);
+    }
+    roaring_bitmap_shrink_to_fit(db->live);
+    roaring_bitmap_shrink_to_fit(db->universe);
+    return SEGDB_OK;
+}
+
 /* ---- stats, verify ------------------------------------------------------------ */
 
 void segdb_get_stats(segdb_t *db, segdb_stats *st)
@@ -408,13 +427,12 @@ int segdb_verify(segdb_t *db, segdb_err *err)
         }
         if (f->ridx) {
             /* rebuild the range index from the column and compare level by level */
-            range_index *ri = rindex_create(f->ridx->shift, f->ridx->nlevels);
+            if (rindex_flush(f->ridx)) return err_set(err, SEGDB_ENOMEM, "out of memory");
+            range_index *ri = rindex_create(f->ridx->shift, f->ridx->nlevels, f->ridx->key_of, f->ridx->key_ctx);
             if (!ri) return err_set(err, SEGDB_ENOMEM, "out of memory");
             roaring_init_iterator(f->present, &it);
-            for (; it.has_value; roaring_advance_uint32_iterator(&it)) {
-                uint32_t row = it.current_value;
-                rindex_add(ri, f->kind == SEGDB_KIND_NUMBER ? rkey_double(f->f64[row]) : rkey_int(f->i64[row]), row);
-            }
+            for (; it.has_value; roaring_advance_uint32_iterator(&it)) rindex_add(ri, it.current_value);
+            if (rindex_flush(ri)) { rindex_free(ri); return err_set(err, SEGDB_ENOMEM, "out of memory"); }
             for (uint32_t l = 0; l < ri->nlevels && !rc; l++) {
                 if (ri->lv[l].n != f->ridx->lv[l].n) {
                     rc = err_set(err, SEGDB_EINVAL, "index range level %u of field '%s' has %u buckets; the column gives %u",

@@ -173,6 +173,10 @@ void segdb_find_res_free(segdb_find_res *res);
  * its cardinality and time. */
 int segdb_explain(segdb_t *db, const char *filter, char **text, segdb_err *err);
 
+/* File every pending index write now (range indexes batch their inserts;
+ * otherwise the first query that needs one does it). SEGDB_ENOMEM. */
+int segdb_flush_indexes(segdb_t *db);
+
 /* ---- statistics and checks ---------------------------------------------- */
 
 typedef struct segdb_stats {
@@ -202,6 +206,197 @@ const void *segdb_value_bitmap(segdb_t *db, const char *field, const char *value
  * logging it again: recovery's replay path. seq is the record's sequence
  * number in the log. */
 int segdb_apply_record(segdb_t *db, uint64_t seq, const void *rec, size_t len, segdb_err *err);
+
+/* ---- campaign operations (SPEC 3, 4, 7) --------------------------------- */
+
+/* A target: `ID <id>...` (ids, nids; unknown ids are skipped) or
+ * `WHERE <filter>` (filter); exactly one of the two. More than max_id_list
+ * ids is SEGDB_ELIMIT. */
+typedef struct segdb_target {
+    const uint64_t *ids;
+    size_t nids;
+    const char *filter;
+} segdb_target;
+
+/* TAG / UNTAG tag target: *changed = contacts that gained / lost the tag.
+ * Archived contacts are skipped and not counted. Logged as one record. */
+int segdb_tag(segdb_t *db, const char *tag, const segdb_target *t, uint64_t *changed, segdb_err *err);
+int segdb_untag(segdb_t *db, const char *tag, const segdb_target *t, uint64_t *changed, segdb_err *err);
+
+/* SET field value target: *changed = contacts whose value changed, *rejected =
+ * archived contacts and forbidden status moves (SPEC 4.2). Values are checked
+ * as in UPSERT (an invalid one is an error and nothing is applied); an empty
+ * value clears the field. tags, groups, archived, id and derived fields can't
+ * be SET. SET name/email/phone/purchases moves type up (SPEC 4.1). */
+int segdb_set(segdb_t *db, const char *field, const char *value, size_t value_len, const segdb_target *t,
+              uint64_t *changed, uint64_t *rejected, segdb_err *err);
+
+/* ARCHIVE / UNARCHIVE target: *changed = contacts archived / brought back.
+ * UNARCHIVE WHERE evaluates its filter over every contact, archived included
+ * (as if it named `archived`), so `UNARCHIVE WHERE tag:x` reaches them. */
+int segdb_archive(segdb_t *db, const segdb_target *t, uint64_t *changed, segdb_err *err);
+int segdb_unarchive(segdb_t *db, const segdb_target *t, uint64_t *changed, segdb_err *err);
+
+/* SPLIT (SPEC 7 "Splits"): n equal parts, or npercents parts of percents[i]
+ * percent (decimal strings, at most SEGDB_MAX_PERCENT_DECIMALS decimals,
+ * exact arithmetic). Order by id, by by_field ascending (ties by id, contacts
+ * lacking the field last; enums in member order, text and categories by
+ * folded value), or by a hash of (seed, id) when has_seed (with by_field too:
+ * the seeded hash breaks the field's ties instead of id). save_prefix stores
+ * the parts as frozen segments <prefix>1..<prefix>n (one log record). */
+typedef struct segdb_split_req {
+    uint32_t n;                     /* parts; 0 when percents are given */
+    const char *const *percents;
+    size_t npercents;
+    bool has_seed;
+    uint64_t seed;
+    const char *by_field;           /* NULL = by id */
+    const char *save_prefix;        /* NULL = don't save */
+    const char *filter;             /* NULL = every non-archived contact */
+} segdb_split_req;
+
+typedef struct segdb_split_res {
+    uint64_t *sizes;                /* n part sizes */
+    size_t n;
+} segdb_split_res;
+
+/* res->sizes (n entries) is malloc'd: segdb_split_res_free. SEGDB_EINVAL for
+ * 0 parts, negative percentages or a sum over 100, a bad BY field or SAVE
+ * prefix; SEGDB_EEXIST when a <prefix>k segment exists (checked before
+ * anything is applied); SEGDB_ELIMIT for more than SEGDB_MAX_SPLIT_PARTS parts. */
+int segdb_split(segdb_t *db, const segdb_split_req *req, segdb_split_res *res, segdb_err *err);
+void segdb_split_res_free(segdb_split_res *res);
+
+/* Segments. Names are 1-64 of A-Z a-z 0-9 _ -, matched case-insensitively.
+ * SAVE stores a live segment (its filter, validated now and re-evaluated on
+ * every use); FREEZE stores the contacts matching now (*size). A taken name
+ * is SEGDB_EEXIST; a filter naming a missing segment or a segment cycle is
+ * SEGDB_EINVAL. DEL never deletes contacts (SEGDB_ENOTFOUND if no such). */
+int segdb_segment_save(segdb_t *db, const char *name, const char *filter, segdb_err *err);
+int segdb_segment_freeze(segdb_t *db, const char *name, const char *filter, uint64_t *size, segdb_err *err);
+int segdb_segment_del(segdb_t *db, const char *name, segdb_err *err);
+
+typedef struct segdb_segment_info {
+    char *name;
+    bool frozen;
+    char *definition;               /* live: the filter; frozen: where its members came from */
+    uint64_t size;                  /* frozen: members still live (archived included); live: 0 */
+    uint64_t count;                 /* SEGMENT.GET: COUNT WHERE segment:name now; LIST: 0 */
+    int64_t created;                /* unix seconds */
+} segdb_segment_info;
+
+typedef struct segdb_segment_res {
+    segdb_segment_info *v;
+    size_t n;
+} segdb_segment_res;
+
+/* SEGMENT.LIST: every segment in creation order. SEGMENT.GET: one (n = 1),
+ * with its current count; SEGDB_ENOTFOUND if no such segment. */
+int segdb_segment_list(segdb_t *db, segdb_segment_res *res, segdb_err *err);
+int segdb_segment_get(segdb_t *db, const char *name, segdb_segment_res *res, segdb_err *err);
+void segdb_segment_res_free(segdb_segment_res *res);
+
+/* Groups (SPEC 4.4). CREATE derives the code from the name (`Khách VIP` ->
+ * `KHACH_VIP`, at most 56 characters); a code already taken gets _2, _3...
+ * (*code is malloc'd, free() it). parent NULL = top level. A name giving an
+ * empty code, or an unknown parent, is SEGDB_EINVAL. ADD/REMOVE: *changed =
+ * contacts that joined / left (archived ones skipped, not counted). DEL:
+ * children move up to its parent, members lose it. Unknown codes are
+ * SEGDB_EINVAL (ADD/REMOVE) or SEGDB_ENOTFOUND (DEL). `group:CODE` matches
+ * CODE's members and those of every group below it. */
+int segdb_group_create(segdb_t *db, const char *name, const char *parent, char **code, segdb_err *err);
+int segdb_group_add(segdb_t *db, const char *code, const segdb_target *t, uint64_t *changed, segdb_err *err);
+int segdb_group_remove(segdb_t *db, const char *code, const segdb_target *t, uint64_t *changed, segdb_err *err);
+int segdb_group_del(segdb_t *db, const char *code, segdb_err *err);
+
+typedef struct segdb_group_info {
+    char *code;
+    char *name;
+    char *parent;                   /* parent code, NULL at top level */
+    uint64_t members;               /* direct members, not archived */
+} segdb_group_info;
+
+typedef struct segdb_group_res {
+    segdb_group_info *v;
+    size_t n;
+} segdb_group_res;
+
+/* GROUP.LIST: every group depth-first (each followed by its subtree). */
+int segdb_group_list(segdb_t *db, segdb_group_res *res, segdb_err *err);
+void segdb_group_res_free(segdb_group_res *res);
+
+/* FACET field [TOP top] [WHERE filter]: values with a count > 0 among the
+ * matching contacts, by count descending then folded value; top 0 = all.
+ * Category, enum, bool, tags and groups fields (relationship shows the
+ * derived dont_forget); others are SEGDB_EINVAL. */
+typedef struct segdb_facet_res {
+    char **values;
+    uint64_t *counts;
+    size_t n;
+} segdb_facet_res;
+
+int segdb_facet(segdb_t *db, const char *field, uint32_t top, const char *filter, segdb_facet_res *res,
+                segdb_err *err);
+void segdb_facet_res_free(segdb_facet_res *res);
+
+/* OVERLAP f1 | f2 ...: m[i * n + j] = contacts matching filters i and j
+ * (m[i * n + i] = filter i's count); 1..SEGDB_MAX_OVERLAP_FILTERS filters. */
+typedef struct segdb_overlap_res {
+    uint64_t *m;
+    size_t n;
+} segdb_overlap_res;
+
+int segdb_overlap(segdb_t *db, const char *const *filters, size_t n, segdb_overlap_res *res, segdb_err *err);
+void segdb_overlap_res_free(segdb_overlap_res *res);
+
+/* REACH [WHERE filter]: matching contacts reachable per channel (SPEC 4.5). */
+typedef struct segdb_reach_res {
+    uint64_t email, sms, whatsapp, web;
+} segdb_reach_res;
+
+int segdb_reach(segdb_t *db, const char *filter, segdb_reach_res *res, segdb_err *err);
+
+/* Notes. ADD: *note = the new note's id (unique per database, increasing).
+ * Text: 1..max_note_chars Unicode characters (more is SEGDB_ELIMIT), valid
+ * UTF-8, no NUL; kept as written. An unknown contact or note is
+ * SEGDB_ENOTFOUND; an archived contact's notes can be listed, not written. */
+int segdb_note_add(segdb_t *db, uint64_t id, const char *text, size_t len, uint64_t *note, segdb_err *err);
+int segdb_note_edit(segdb_t *db, uint64_t id, uint64_t note, const char *text, size_t len, segdb_err *err);
+int segdb_note_del(segdb_t *db, uint64_t id, uint64_t note, segdb_err *err);
+
+typedef struct segdb_note {
+    uint64_t id;
+    int64_t created;                /* unix seconds */
+    int64_t edited;                 /* 0 = never edited */
+    char *text;                     /* NUL-terminated, len bytes */
+    size_t len;
+} segdb_note;
+
+typedef struct segdb_note_res {
+    segdb_note *v;
+    size_t n;
+} segdb_note_res;
+
+/* NOTE.LIST id: the contact's notes, newest first. */
+int segdb_note_list(segdb_t *db, uint64_t id, segdb_note_res *res, segdb_err *err);
+void segdb_note_res_free(segdb_note_res *res);
+
+/* ---- snapshots (the byte stream; storage/snapshot.c makes it a file) ---- */
+
+/* Write len bytes / read exactly len bytes; 0 on success, <0 on failure. */
+typedef int (*segdb_write_fn)(void *ctx, const void *buf, size_t len);
+typedef int (*segdb_read_fn)(void *ctx, void *buf, size_t len);
+
+/* Serialize the whole state (contacts, indexes, fields, campaign state, seq).
+ * Safe to call in a forked child (BGSAVE). SEGDB_ENOMEM or the writer's code. */
+int segdb_save(segdb_t *db, segdb_write_fn fn, void *ctx, segdb_err *err);
+
+/* Build a database from a stream of stream_len bytes written by segdb_save;
+ * *out owned by the caller. Lengths inside the stream are checked against
+ * stream_len before anything is allocated. SEGDB_EINVAL (with what is wrong)
+ * for a malformed stream. */
+int segdb_load(segdb_t **out, const segdb_options *o, segdb_read_fn fn, void *ctx, uint64_t stream_len,
+               segdb_err *err);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,12 @@
 #define SEGDB_MAX_TAG_BYTES 64u                          /* tag names: 1-64 characters */
 #define SEGDB_MAX_FIELD_NAME_BYTES 64u
 #define SEGDB_MAX_FIELDS 1024u                           /* built-in + custom */
+#define SEGDB_MAX_SEGMENT_NAME_BYTES 64u                 /* segment names: 1-64 of A-Z a-z 0-9 _ - */
+#define SEGDB_MAX_SEGMENT_DEPTH 32u                      /* live segments inlined inside each other */
+#define SEGDB_MAX_GROUP_NAME_CHARS 200u                  /* GROUP.CREATE names, Unicode code points */
+#define SEGDB_MAX_GROUP_CODE_BYTES 64u                   /* derived group codes (the tag-name rule) */
+#define SEGDB_MAX_OVERLAP_FILTERS 32u                    /* filters in one OVERLAP */
+#define SEGDB_MAX_PERCENT_DECIMALS 12u                   /* SPLIT PERCENT: digits after the point */
 
 #define SEGDB_DEFAULT_DONT_FORGET_DAYS 30
 #define SEGDB_DEFAULT_TZ_OFFSET_SECONDS (7 * 3600)       /* Asia/Ho_Chi_Minh, no DST */

@@ -14,11 +14,31 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "bm.h"
 #include "fold.h"
 #include "value.h"
 
 /* ---- anonymous mappings --------------------------------------------------- */
 
+#if defined(__SANITIZE_ADDRESS__)
+/* Under AddressSanitizer columns come from its allocator, so every column
+ * access is bounds-checked (and no raw mapping meets stale shadow memory). */
+void *col_alloc(size_t bytes) { return calloc(1, bytes ? bytes : 1); }
+
+void *col_grow(void *p, size_t old_bytes, size_t new_bytes)
+{
+    if (!p) return col_alloc(new_bytes);
+    char *q = realloc(p, new_bytes ? new_bytes : 1);
+    if (q && new_bytes > old_bytes) memset(q + old_bytes, 0, new_bytes - old_bytes);
+    return q;
+}
+
+void col_free(void *p, size_t bytes)
+{
+    (void)bytes;
+    free(p);
+}
+#else
 void *col_alloc(size_t bytes)
 {
     if (bytes == 0) bytes = 1;
@@ -38,6 +58,7 @@ void col_free(void *p, size_t bytes)
 {
     if (p) munmap(p, bytes ? bytes : 1);
 }
+#endif
 
 /* ---- hashing -------------------------------------------------------------- */
 
@@ -153,6 +174,19 @@ static void dict_free(dict *d)
 
 /* ---- textdict ------------------------------------------------------------- */
 
+char *store_text_fold_into(const field *f, const char *s, size_t len, char *out, size_t *out_len)
+{
+    size_t n;
+    switch (f->tmode) {
+    case TEXT_EMAIL: n = fold_lower_ascii(s, len, out); break;
+    case TEXT_PHONE: n = fold_phone(s, len, out); out[n] = 0; break;
+    case TEXT_EXACT: memcpy(out, s, len); out[len] = 0; n = len; break;
+    default: n = fold_text(s, len, out); break;
+    }
+    *out_len = n;
+    return out;
+}
+
 char *store_text_fold(const field *f, const char *s, size_t len, size_t *out_len)
 {
     char *out;
@@ -203,23 +237,28 @@ static int arena_put(char **arena, uint64_t *len, uint64_t *cap, const char *s, 
     return SEGDB_OK;
 }
 
+/* A text-dictionary slot holds the folded value's 32-bit hash tag next to
+ * its code, so probing compares tags and touches a string only on a likely
+ * match (new unique values, like emails, are inserted without reading any). */
+static inline uint64_t td_slot(uint64_t h, uint32_t code) { return (h & UINT64_C(0xffffffff00000000)) | code; }
+
 static int td_rehash(textdict *td, uint32_t nslots)
 {
-    uint32_t *s = calloc(nslots, sizeof *s);
-    if (!s) return SEGDB_ENOMEM;
-    /* re-insert the head of each folded chain (codes whose folded value is first seen) */
+    uint64_t *s = calloc(nslots, sizeof *s);
+    uint64_t *tail = calloc(((size_t)td->n + 64) / 64, sizeof *tail);
+    if (!s || !tail) { free(s); free(tail); return SEGDB_ENOMEM; }
+    /* re-insert the head of each folded chain (codes no chain points to) */
+    for (uint32_t c = 1; c < td->n; c++)
+        if (td->next_same[c]) tail[td->next_same[c] >> 6] |= UINT64_C(1) << (td->next_same[c] & 63);
     for (uint32_t c = 1; c < td->n; c++) {
+        if (tail[c >> 6] >> (c & 63) & 1) continue;
         const char *f = td->fold + td->fold_off[c];
-        size_t fl = strlen(f);
-        uint32_t i = (uint32_t)hash_bytes(f, fl) & (nslots - 1);
-        bool dup = false;
-        while (s[i]) {
-            const char *g = td->fold + td->fold_off[s[i]];
-            if (strcmp(g, f) == 0) { dup = true; break; }
-            i = (i + 1) & (nslots - 1);
-        }
-        if (!dup) s[i] = c;
+        uint64_t h = hash_bytes(f, strlen(f));
+        uint32_t i = (uint32_t)h & (nslots - 1);
+        while (s[i]) i = (i + 1) & (nslots - 1);
+        s[i] = td_slot(h, c);
     }
+    free(tail);
     free(td->slots);
     td->slots = s;
     td->nslots = nslots;
@@ -229,11 +268,16 @@ static int td_rehash(textdict *td, uint32_t nslots)
 uint32_t textdict_find(const textdict *td, const char *folded, size_t len)
 {
     if (!td->nslots) return 0;
-    uint32_t i = (uint32_t)hash_bytes(folded, len) & (td->nslots - 1);
+    uint64_t h = hash_bytes(folded, len);
+    uint64_t tag = h & UINT64_C(0xffffffff00000000);
+    uint32_t i = (uint32_t)h & (td->nslots - 1);
     while (td->slots[i]) {
-        uint32_t c = td->slots[i];
-        const char *g = td->fold + td->fold_off[c];
-        if (strncmp(g, folded, len) == 0 && g[len] == 0) return c;
+        uint64_t sl = td->slots[i];
+        if ((sl & UINT64_C(0xffffffff00000000)) == tag) {
+            uint32_t c = (uint32_t)sl;
+            const char *g = td->fold + td->fold_off[c];
+            if (strncmp(g, folded, len) == 0 && g[len] == 0) return c;
+        }
         i = (i + 1) & (td->nslots - 1);
     }
     return 0;
@@ -242,7 +286,7 @@ uint32_t textdict_find(const textdict *td, const char *folded, size_t len)
 static int td_grow_codes(textdict *td)
 {
     uint32_t nc = td->cap ? td->cap * 2 : 64;
-    uint32_t **arrs[] = {&td->orig_off, &td->fold_off, &td->refs, &td->last_row, &td->next_same};
+    uint32_t **arrs[] = {&td->orig_off, &td->fold_off, &td->refs, &td->last_row, &td->next_same, &td->multi};
     for (size_t k = 0; k < sizeof arrs / sizeof *arrs; k++) {
         uint32_t *a = col_grow(*arrs[k], (size_t)td->cap * 4, (size_t)nc * 4);
         if (!a) return SEGDB_ENOMEM;
@@ -252,13 +296,18 @@ static int td_grow_codes(textdict *td)
     return SEGDB_OK;
 }
 
+static const char *td_orig(const textdict *td, uint32_t c)
+{
+    return td->orig_off[c] == UINT32_MAX ? td->fold + td->fold_off[c] : td->orig + td->orig_off[c];
+}
+
 /* Code for an original value (folded given), creating it when new. 0 = ENOMEM. */
 static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f, size_t flen)
 {
     if (td->n == 0) td->n = 1;
     uint32_t head = textdict_find(td, f, flen);
     for (uint32_t c = head; c; c = td->next_same[c]) {
-        const char *o = td->orig + td->orig_off[c];
+        const char *o = td_orig(td, c);
         if (strncmp(o, s, len) == 0 && o[len] == 0) return c;
     }
     if (td->n + 1 > td->cap && td_grow_codes(td)) return 0;
@@ -273,6 +322,7 @@ static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f
     td->refs[c] = 0;
     td->last_row[c] = UINT32_MAX;
     td->next_same[c] = 0;
+    td->multi[c] = 0;
     td->n++;
     if (head) {
         /* append to the chain of codes sharing this folded value */
@@ -280,16 +330,12 @@ static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f
         while (td->next_same[t]) t = td->next_same[t];
         td->next_same[t] = c;
     } else {
-        uint32_t i = (uint32_t)hash_bytes(f, flen) & (td->nslots - 1);
+        uint64_t h = hash_bytes(f, flen);
+        uint32_t i = (uint32_t)h & (td->nslots - 1);
         while (td->slots[i]) i = (i + 1) & (td->nslots - 1);
-        td->slots[i] = c;
+        td->slots[i] = td_slot(h, c);
     }
     return c;
-}
-
-static const char *td_orig(const textdict *td, uint32_t c)
-{
-    return td->orig_off[c] == UINT32_MAX ? td->fold + td->fold_off[c] : td->orig + td->orig_off[c];
 }
 
 static void td_free(textdict *td, uint32_t rows_cap)
@@ -302,6 +348,9 @@ static void td_free(textdict *td, uint32_t rows_cap)
     col_free(td->refs, (size_t)td->cap * 4);
     col_free(td->last_row, (size_t)td->cap * 4);
     col_free(td->next_same, (size_t)td->cap * 4);
+    col_free(td->multi, (size_t)td->cap * 4);
+    for (uint32_t i = 0; i < td->nmbms; i++) roaring_bitmap_free(td->mbms[i]);
+    free(td->mbms);
     col_free(td->row_code, (size_t)rows_cap * 4);
     free(td->slots);
     free(td);
@@ -315,10 +364,12 @@ static const char *const STATUS_MEMBERS[] = {"never_subscribed", "subscribed", "
 static const char *const REL_MEMBERS[] = {"new", "approached", "hot", "potential", "lost", "won", "dont_forget"};
 static const char *const BOOL_MEMBERS[] = {"no", "yes"};
 
-static const uint8_t SHIFTS_TIME[] = {18, 22, 26, 30};
-static const uint8_t SHIFTS_DATE[] = {2, 6, 10, 14};
-static const uint8_t SHIFTS_INT[] = {0, 4, 8, 12, 16, 24, 32, 48};
-static const uint8_t SHIFTS_NUMBER[] = {40, 44, 48, 52, 56, 60};
+static const uint8_t SHIFTS_TIME[] = {18, 22, 26};
+static const uint8_t SHIFTS_DATE[] = {2, 6, 10};
+static const uint8_t SHIFTS_INT[] = {0, 5, 10, 20, 40};
+static const uint8_t SHIFTS_NUMBER[] = {44, 50, 56};
+
+static uint64_t field_key_of(const void *ctx, uint32_t row) { return field_key((const field *)ctx, row); }
 
 static uint64_t name_hash(const char *s, size_t n)
 {
@@ -392,7 +443,7 @@ static int add_field_raw(segdb_t *db, const char *name, segdb_kind kind, field *
     default: break;
     }
     if (shifts) {
-        f->ridx = rindex_create(shifts, nl);
+        f->ridx = rindex_create(shifts, nl, field_key_of, f);
         if (!f->ridx) { roaring_bitmap_free(f->present); free(f); return SEGDB_ENOMEM; }
     }
     db->fields[db->nfields++] = f;
@@ -434,6 +485,17 @@ int store_init(segdb_t *db)
     db->fields[F_BIRTHDAY_MONTH]->derived = true;
     db->fields[F_BIRTHDAY_DAY]->derived = true;
     db->fields[F_BUCKET]->derived = true;
+    db->fields[F_BUCKET]->ids_ref = &db->ids; /* computed from the id: no column */
+    /* 1-12 and 1-31: a byte column and one exact bucket per value */
+    static const uint8_t SHIFTS_SMALL[] = {0};
+    for (int k = F_BIRTHDAY_MONTH; k <= F_BIRTHDAY_DAY; k++) {
+        field *f = db->fields[k];
+        rindex_free(f->ridx);
+        f->ridx = rindex_create(SHIFTS_SMALL, 1, field_key_of, f);
+        if (!f->ridx) return SEGDB_ENOMEM;
+        f->i8 = col_alloc(1); /* marks the byte column; sized by grow_rows */
+        if (!f->i8) return SEGDB_ENOMEM;
+    }
     db->fields[F_ID]->derived = true;
     struct { int f; const char *const *m; uint32_t n; } E[] = {
         {F_GENDER, GENDER_MEMBERS, 4}, {F_TYPE, TYPE_MEMBERS, 3},
@@ -534,6 +596,7 @@ char *store_field_names(segdb_t *db)
 
 static void field_free(field *f, uint32_t rows_cap)
 {
+    col_free(f->i8, rows_cap ? rows_cap : 1);
     roaring_bitmap_free(f->present);
     dict_free(&f->dict);
     col_free(f->codes8, rows_cap);
@@ -597,14 +660,17 @@ static int id_rehash(segdb_t *db, uint32_t nslots)
     return SEGDB_OK;
 }
 
-static size_t kind_row_bytes(const field *f, bool *has)
+/* Every per-row column of f with its element width. */
+static size_t field_columns(field *f, void ***cols, size_t *widths)
 {
-    *has = true;
-    if (f->codes8) return 1;
-    if (f->codes32) return 4;
-    if (f->i64 || f->f64) return 8;
-    *has = false;
-    return 0;
+    size_t n = 0;
+    if (f->codes8) { cols[n] = (void **)&f->codes8; widths[n++] = 1; }
+    if (f->codes32) { cols[n] = (void **)&f->codes32; widths[n++] = 4; }
+    if (f->i64) { cols[n] = (void **)&f->i64; widths[n++] = 8; }
+    if (f->i8) { cols[n] = (void **)&f->i8; widths[n++] = 1; }
+    if (f->f64) { cols[n] = (void **)&f->f64; widths[n++] = 8; }
+    if (f->text && f->text->row_code) { cols[n] = (void **)&f->text->row_code; widths[n++] = 4; }
+    return n;
 }
 
 static int grow_rows(segdb_t *db, uint32_t need)
@@ -617,20 +683,14 @@ static int grow_rows(segdb_t *db, uint32_t need)
     if (!p) return SEGDB_ENOMEM;
     db->ids = p;
     for (uint32_t k = 0; k < db->nfields; k++) {
-        field *f = db->fields[k];
-        bool has;
-        size_t w = kind_row_bytes(f, &has);
-        if (has) {
-            void **col = f->codes8 ? (void **)&f->codes8 : f->codes32 ? (void **)&f->codes32
-                       : f->i64 ? (void **)&f->i64 : (void **)&f->f64;
-            void *q = col_grow(*col, (size_t)db->rows_cap * w, (size_t)nc * w);
+        void **cols[8];
+        size_t widths[8];
+        size_t m = field_columns(db->fields[k], cols, widths);
+        for (size_t j = 0; j < m; j++) {
+            size_t old = db->rows_cap ? (size_t)db->rows_cap * widths[j] : 1;
+            void *q = col_grow(*cols[j], old, (size_t)nc * widths[j]);
             if (!q) return SEGDB_ENOMEM;
-            *col = q;
-        }
-        if (f->text && f->text->row_code) {
-            void *q = col_grow(f->text->row_code, (size_t)db->rows_cap * 4, (size_t)nc * 4);
-            if (!q) return SEGDB_ENOMEM;
-            f->text->row_code = q;
+            *cols[j] = q;
         }
     }
     db->rows_cap = (uint32_t)nc;
@@ -655,8 +715,8 @@ int store_new_row(segdb_t *db, uint64_t id, uint32_t *row)
     db->id_count++;
     if (db->id_count > 1 && id <= db->max_id) db->ids_ascending = false;
     if (id > db->max_id) db->max_id = id;
-    roaring_bitmap_add(db->live, r);
-    roaring_bitmap_add(db->universe, r);
+    bm_add(db->live, r);
+    bm_add(db->universe, r);
     /* derived: bucket */
     store_set_int(db, db->fields[F_BUCKET], r, store_bucket_of(id));
     *row = r;
@@ -703,17 +763,17 @@ bool store_row_live(segdb_t *db, uint32_t row) { return roaring_bitmap_contains(
 void store_set_archived(segdb_t *db, uint32_t row, bool archived)
 {
     if (archived) {
-        roaring_bitmap_add(db->archived, row);
+        bm_add(db->archived, row);
         roaring_bitmap_remove(db->universe, row);
     } else {
         roaring_bitmap_remove(db->archived, row);
-        roaring_bitmap_add(db->universe, row);
+        bm_add(db->universe, row);
     }
 }
 
 /* ---- values --------------------------------------------------------------- */
 
-bool store_has(const field *f, uint32_t row) { return roaring_bitmap_contains(f->present, row); }
+bool store_has(const field *f, uint32_t row) { return bm_contains(f->present, row); }
 
 static int ensure_col(segdb_t *db, void **col, size_t width)
 {
@@ -721,11 +781,6 @@ static int ensure_col(segdb_t *db, void **col, size_t width)
     size_t cap = db->rows_cap ? db->rows_cap : 1;
     *col = col_alloc(cap * width);
     return *col ? SEGDB_OK : SEGDB_ENOMEM;
-}
-
-static uint64_t ridx_key(const field *f, uint32_t row)
-{
-    return f->kind == SEGDB_KIND_NUMBER ? rkey_double(f->f64[row]) : rkey_int(f->i64[row]);
 }
 
 static void derived_birthday(segdb_t *db, uint32_t row, bool set, int64_t days)
@@ -745,14 +800,15 @@ static void derived_birthday(segdb_t *db, uint32_t row, bool set, int64_t days)
 
 void store_clear(segdb_t *db, field *f, uint32_t row)
 {
-    if (!roaring_bitmap_contains(f->present, row)) return;
+    if (!bm_contains(f->present, row)) return;
     switch (f->kind) {
     case SEGDB_KIND_TEXT: {
         textdict *td = f->text;
         uint32_t c = td->row_code[row];
         if (c) {
             td->refs[c]--;
-            if (td->last_row[c] == row) td->last_row[c] = UINT32_MAX;
+            if (td->multi[c]) roaring_bitmap_remove(td->mbms[td->multi[c] - 1], row);
+            else if (td->last_row[c] == row) td->last_row[c] = UINT32_MAX;
         }
         td->row_code[row] = 0;
         break;
@@ -774,8 +830,9 @@ void store_clear(segdb_t *db, field *f, uint32_t row)
     case SEGDB_KIND_DATE:
     case SEGDB_KIND_INTEGER:
     case SEGDB_KIND_NUMBER:
-        rindex_remove(f->ridx, ridx_key(f, row), row);
+        rindex_remove(f->ridx, field_key(f, row), row);
         if (f->i64) f->i64[row] = 0;
+        if (f->i8) f->i8[row] = 0;
         if (f->f64) f->f64[row] = 0;
         if (f->id == F_BIRTHDAY) derived_birthday(db, row, false, 0);
         break;
@@ -788,18 +845,40 @@ int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t le
 {
     textdict *td = f->text;
     if (ensure_col(db, (void **)&td->row_code, 4)) return SEGDB_ENOMEM;
+    char stackbuf[512];
     size_t flen;
-    char *fv = store_text_fold(f, s, len, &flen);
+    char *fv = fold_max_len(len) + 3 <= sizeof stackbuf ? store_text_fold_into(f, s, len, stackbuf, &flen)
+                                                       : store_text_fold(f, s, len, &flen);
     if (!fv) return SEGDB_ENOMEM;
     uint32_t c = td_intern(td, s, len, fv, flen);
-    free(fv);
+    if (fv != stackbuf) free(fv);
     if (!c) return SEGDB_ENOMEM;
     if (td->row_code[row] == c) return SEGDB_OK;
     store_clear(db, f, row);
     td->row_code[row] = c;
     td->refs[c]++;
-    td->last_row[c] = td->refs[c] == 1 ? row : UINT32_MAX;
-    roaring_bitmap_add(f->present, row);
+    if (td->multi[c]) {
+        bm_add(td->mbms[td->multi[c] - 1], row);
+    } else if (td->refs[c] == 1) {
+        td->last_row[c] = row;
+    } else {
+        /* a second row shares the value: keep its rows in a bitmap from now on */
+        if (td->nmbms == td->mbms_cap) {
+            uint32_t nc = td->mbms_cap ? td->mbms_cap * 2 : 64;
+            roaring_bitmap_t **a = realloc(td->mbms, nc * sizeof *a);
+            if (!a) return SEGDB_ENOMEM;
+            td->mbms = a;
+            td->mbms_cap = nc;
+        }
+        roaring_bitmap_t *b = roaring_bitmap_create();
+        if (!b) return SEGDB_ENOMEM;
+        if (td->last_row[c] != UINT32_MAX) roaring_bitmap_add(b, td->last_row[c]);
+        roaring_bitmap_add(b, row);
+        td->mbms[td->nmbms++] = b;
+        td->multi[c] = td->nmbms;
+        td->last_row[c] = UINT32_MAX;
+    }
+    bm_add(f->present, row);
     return SEGDB_OK;
 }
 
@@ -816,22 +895,24 @@ int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code)
         store_clear(db, f, row);
         f->codes8[row] = (uint8_t)code;
     }
-    roaring_bitmap_add(f->dict.bm[code], row);
-    roaring_bitmap_add(f->present, row);
+    bm_add(f->dict.bm[code], row);
+    bm_add(f->present, row);
     return SEGDB_OK;
 }
 
 int store_set_int(segdb_t *db, field *f, uint32_t row, int64_t v)
 {
-    if (ensure_col(db, (void **)&f->i64, 8)) return SEGDB_ENOMEM;
-    if (roaring_bitmap_contains(f->present, row)) {
-        if (f->i64[row] == v) return SEGDB_OK;
+    bool column = !f->ids_ref && !f->i8;
+    if (column && ensure_col(db, (void **)&f->i64, 8)) return SEGDB_ENOMEM;
+    if (bm_contains(f->present, row)) {
+        if (field_int(f, row) == v) return SEGDB_OK;
         store_clear(db, f, row);
     }
-    f->i64[row] = v;
-    int rc = rindex_add(f->ridx, rkey_int(v), row);
+    if (column) f->i64[row] = v;
+    else if (f->i8) f->i8[row] = (uint8_t)v;
+    int rc = rindex_add(f->ridx, row);
     if (rc) return rc;
-    roaring_bitmap_add(f->present, row);
+    bm_add(f->present, row);
     if (f->id == F_BIRTHDAY) derived_birthday(db, row, true, v);
     return SEGDB_OK;
 }
@@ -839,22 +920,22 @@ int store_set_int(segdb_t *db, field *f, uint32_t row, int64_t v)
 int store_set_number(segdb_t *db, field *f, uint32_t row, double v)
 {
     if (ensure_col(db, (void **)&f->f64, 8)) return SEGDB_ENOMEM;
-    if (roaring_bitmap_contains(f->present, row)) {
+    if (bm_contains(f->present, row)) {
         if (f->f64[row] == v) return SEGDB_OK;
         store_clear(db, f, row);
     }
     f->f64[row] = v;
-    int rc = rindex_add(f->ridx, rkey_double(v), row);
+    int rc = rindex_add(f->ridx, row);
     if (rc) return rc;
-    roaring_bitmap_add(f->present, row);
+    bm_add(f->present, row);
     return SEGDB_OK;
 }
 
 int store_tag_add(segdb_t *db, field *f, uint32_t row, uint32_t code)
 {
     (void)db;
-    roaring_bitmap_add(f->dict.bm[code], row);
-    roaring_bitmap_add(f->present, row);
+    bm_add(f->dict.bm[code], row);
+    bm_add(f->present, row);
     return SEGDB_OK;
 }
 
@@ -863,7 +944,7 @@ int store_tag_remove(segdb_t *db, field *f, uint32_t row, uint32_t code)
     (void)db;
     roaring_bitmap_remove(f->dict.bm[code], row);
     for (uint32_t c = 1; c < f->dict.n; c++)
-        if (roaring_bitmap_contains(f->dict.bm[c], row)) return SEGDB_OK;
+        if (bm_contains(f->dict.bm[c], row)) return SEGDB_OK;
     roaring_bitmap_remove(f->present, row);
     return SEGDB_OK;
 }
@@ -871,7 +952,7 @@ int store_tag_remove(segdb_t *db, field *f, uint32_t row, uint32_t code)
 void store_tags_clear(segdb_t *db, field *f, uint32_t row)
 {
     (void)db;
-    if (!roaring_bitmap_contains(f->present, row)) return;
+    if (!bm_contains(f->present, row)) return;
     for (uint32_t c = 1; c < f->dict.n; c++) roaring_bitmap_remove(f->dict.bm[c], row);
     roaring_bitmap_remove(f->present, row);
 }
@@ -913,12 +994,12 @@ char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len)
         s = roaring_bitmap_contains(db->archived, row) ? "yes" : "no";
         n = strlen(s);
     } else if (f->kind == SEGDB_KIND_TAGS) {
-        if (!roaring_bitmap_contains(f->present, row)) return NULL;
+        if (!bm_contains(f->present, row)) return NULL;
         size_t cap = 64, used = 0;
         char *out = malloc(cap);
         if (!out) return NULL;
         for (uint32_t c = 1; c < f->dict.n; c++) {
-            if (!roaring_bitmap_contains(f->dict.bm[c], row)) continue;
+            if (!bm_contains(f->dict.bm[c], row)) continue;
             size_t dl = strlen(f->dict.display[c]);
             if (used + dl + 2 > cap) {
                 while (used + dl + 2 > cap) cap *= 2;
@@ -934,7 +1015,7 @@ char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len)
         if (len) *len = used;
         return out;
     } else {
-        if (!roaring_bitmap_contains(f->present, row)) return NULL;
+        if (!bm_contains(f->present, row)) return NULL;
         switch (f->kind) {
         case SEGDB_KIND_TEXT:
             s = td_orig(f->text, f->text->row_code[row]);
@@ -958,7 +1039,7 @@ char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len)
             break;
         case SEGDB_KIND_TIME:
         case SEGDB_KIND_INTEGER:
-            n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)f->i64[row]);
+            n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)field_int(f, row));
             s = buf;
             break;
         case SEGDB_KIND_NUMBER:
@@ -997,12 +1078,68 @@ uint64_t store_mem_bytes(segdb_t *db)
         if (f->codes8) n += db->nrows;
         if (f->codes32) n += (uint64_t)db->nrows * 4;
         if (f->i64 || f->f64) n += (uint64_t)db->nrows * 8;
+        if (f->i8) n += db->nrows;
         if (f->text) {
             const textdict *td = f->text;
-            n += td->orig_len + td->fold_len + (uint64_t)td->n * 20 + (uint64_t)td->nslots * 4;
+            n += td->orig_len + td->fold_len + (uint64_t)td->n * 24 + (uint64_t)td->nslots * 8;
+            for (uint32_t i = 0; i < td->nmbms; i++) n += roaring_bitmap_size_in_bytes(td->mbms[i]);
             if (td->row_code) n += (uint64_t)db->nrows * 4;
         }
         n += rindex_mem_bytes(f->ridx);
     }
     return n;
+}
+
+/* ---- bulk restore (snapshot load) ---------------------------------------- */
+
+int store_reserve_rows(segdb_t *db, uint32_t n) { return grow_rows(db, n); }
+
+int store_text_reserve(textdict *td, uint32_t ncodes, uint64_t orig_bytes, uint64_t fold_bytes)
+{
+    while (td->cap < ncodes)
+        if (td_grow_codes(td)) return SEGDB_ENOMEM;
+    if (orig_bytes > td->orig_cap) {
+        char *a = col_grow(td->orig, td->orig_cap, orig_bytes);
+        if (!a) return SEGDB_ENOMEM;
+        td->orig = a;
+        td->orig_cap = orig_bytes;
+    }
+    if (fold_bytes > td->fold_cap) {
+        char *a = col_grow(td->fold, td->fold_cap, fold_bytes);
+        if (!a) return SEGDB_ENOMEM;
+        td->fold = a;
+        td->fold_cap = fold_bytes;
+    }
+    return SEGDB_OK;
+}
+
+int store_text_rehash(textdict *td)
+{
+    uint32_t nslots = 64;
+    while ((uint64_t)(td->n + 1) * 4 > (uint64_t)nslots * 3) nslots *= 2;
+    return td_rehash(td, nslots);
+}
+
+int store_rebuild_id_map(segdb_t *db)
+{
+    uint32_t live = (uint32_t)roaring_bitmap_get_cardinality(db->live);
+    uint32_t nslots = 1024;
+    while ((uint64_t)(live + 1) * 4 > (uint64_t)nslots * 3) nslots *= 2;
+    col_free(db->id_slots, (size_t)db->id_nslots * 4);
+    db->id_slots = col_alloc((size_t)nslots * 4);
+    db->id_nslots = db->id_slots ? nslots : 0;
+    db->id_count = 0;
+    if (!db->id_slots) return SEGDB_ENOMEM;
+    uint32_t mask = nslots - 1;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(db->live, &it);
+    for (; it.has_value; roaring_advance_uint32_iterator(&it)) {
+        uint32_t row = it.current_value;
+        if (store_row_of(db, db->ids[row]) != UINT32_MAX) return SEGDB_EINVAL; /* duplicate id */
+        uint32_t i = (uint32_t)mix64(db->ids[row]) & mask;
+        while (db->id_slots[i]) i = (i + 1) & mask;
+        db->id_slots[i] = row + 1;
+        db->id_count++;
+    }
+    return SEGDB_OK;
 }

@@ -67,14 +67,20 @@ typedef struct dict {
     uint32_t nslots;
 } dict;
 
-/* Distinct text values with a per-row code column. */
+/* Distinct text values with a per-row code column. The rows of a value are
+ * last_row[code] while one row holds it, and a Roaring bitmap once several
+ * rows share it (names do, emails rarely): text matches never scan rows. */
 typedef struct textdict {
     char *orig;                 /* arena of NUL-terminated originals */
     char *fold;                 /* arena of NUL-terminated folded values, code order */
     uint64_t orig_len, orig_cap, fold_len, fold_cap;
     uint32_t *orig_off, *fold_off, *refs, *last_row, *next_same;
+    uint32_t *multi;            /* per code: 1 + index into mbms once 2+ rows share it, else 0 */
+    roaring_bitmap_t **mbms;    /* rows of each shared value */
+    uint32_t nmbms, mbms_cap;
     uint32_t n, cap;            /* codes 1..n-1 */
-    uint32_t *slots, nslots;    /* folded hash -> first code with that folded value */
+    uint64_t *slots;            /* folded hash: (hash tag << 32) | first code with that value */
+    uint32_t nslots;
     uint32_t *row_code;         /* per row, 0 = missing (col_alloc) */
 } textdict;
 
@@ -92,7 +98,9 @@ typedef struct field {
     uint32_t *codes32;          /* CATEGORY per-row code */
     textdict *text;             /* TEXT */
     int64_t *i64;               /* TIME (seconds), DATE (days), INTEGER */
+    uint8_t *i8;                /* small derived integers (birthday_month, birthday_day) */
     double *f64;                /* NUMBER */
+    uint64_t *const *ids_ref;   /* bucket: no column, computed from &db->ids */
     range_index *ridx;               /* TIME, DATE, INTEGER, NUMBER */
 } field;
 
@@ -115,7 +123,31 @@ struct segdb {
 
     uint64_t seq;               /* last applied record */
     int64_t now_override;       /* record time while applying (0 = use clock) */
+
+    /* campaign state, each NULL until first used and freed by segdb_close:
+     * saved segments (segment.h), the group tree over the `groups` field
+     * (group.h), notes per contact (note.h) */
+    struct segment_set *segments;
+    struct group_tree *groups;
+    struct note_book *notes;
 };
+
+/* The bucket of an id: a fixed hash (splitmix64 finalizer) mod 10000. */
+uint32_t store_bucket_of(uint64_t id);
+
+/* Integer value of a TIME/DATE/INTEGER field at row (the row must have one). */
+static inline int64_t field_int(const field *f, uint32_t row)
+{
+    if (f->ids_ref) return store_bucket_of((*f->ids_ref)[row]);
+    if (f->i8) return f->i8[row];
+    return f->i64[row];
+}
+
+/* Order-preserving range-index key of the row's value. */
+static inline uint64_t field_key(const field *f, uint32_t row)
+{
+    return f->kind == SEGDB_KIND_NUMBER ? rkey_double(f->f64[row]) : rkey_int(field_int(f, row));
+}
 
 /* ---- anonymous-mapping arrays ---- */
 void *col_alloc(size_t bytes);
@@ -160,6 +192,8 @@ uint32_t store_enum_code(const field *f, const char *s, size_t len);
 /* Text dict: first code whose folded value equals folded[0..len), 0 if none;
  * walk further codes with td->next_same[code]. */
 uint32_t textdict_find(const textdict *td, const char *folded, size_t len);
+/* Fold a value for text field f into out (capacity >= fold_max_len(len) + 3). */
+char *store_text_fold_into(const field *f, const char *s, size_t len, char *out, size_t *out_len);
 /* Fold a value for text field f into a malloc'd string (NULL on ENOMEM). */
 char *store_text_fold(const field *f, const char *s, size_t len, size_t *out_len);
 
@@ -167,10 +201,14 @@ char *store_text_fold(const field *f, const char *s, size_t len, size_t *out_len
  * when the row has no value. Relationship shows dont_forget when due. */
 char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len);
 
+/* Snapshot load: make room for n rows / a text dictionary's codes and
+ * arenas; rebuild hash tables after raw arrays were read in. */
+int store_reserve_rows(segdb_t *db, uint32_t n);
+int store_text_reserve(textdict *td, uint32_t ncodes, uint64_t orig_bytes, uint64_t fold_bytes);
+int store_text_rehash(textdict *td);
+int store_rebuild_id_map(segdb_t *db);      /* SEGDB_EINVAL on a duplicate id */
+
 /* Estimated heap bytes of columns, dictionaries and indexes. */
 uint64_t store_mem_bytes(segdb_t *db);
-
-/* The bucket of an id: a fixed hash (splitmix64 finalizer) mod 10000. */
-uint32_t store_bucket_of(uint64_t id);
 
 #endif /* STORE_H */
