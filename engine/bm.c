@@ -89,6 +89,17 @@ static inline void set_range(uint64_t *w, uint32_t start, uint32_t end_incl)
     w[lw] |= lm;
 }
 
+/* Set / clear the bits of values v[0..n). */
+static inline void or_sorted(uint64_t *w, const uint16_t *v, int n)
+{
+    for (int k = 0; k < n; k++) w[v[k] >> 6] |= UINT64_C(1) << (v[k] & 63);
+}
+
+static inline void andnot_sorted(uint64_t *w, const uint16_t *v, int n)
+{
+    for (int k = 0; k < n; k++) w[v[k] >> 6] &= ~(UINT64_C(1) << (v[k] & 63));
+}
+
 void bm_chunk_or(const roaring_bitmap_t *b, int i, uint64_t *w)
 {
     uint8_t t;
@@ -98,10 +109,7 @@ void bm_chunk_or(const roaring_bitmap_t *b, int i, uint64_t *w)
         for (uint32_t k = 0; k < BM_WORDS; k++) w[k] |= x[k];
     } else if (t == ARRAY_CONTAINER_TYPE_CODE) {
         const array_container_t *a = (const array_container_t *)c;
-        for (int k = 0; k < a->cardinality; k++) {
-            uint16_t v = a->array[k];
-            w[v >> 6] |= UINT64_C(1) << (v & 63);
-        }
+        or_sorted(w, a->array, a->cardinality);
     } else {
         const run_container_t *r = (const run_container_t *)c;
         for (int k = 0; k < r->n_runs; k++)
@@ -145,16 +153,59 @@ void bm_chunk_andnot(const roaring_bitmap_t *b, int i, uint64_t *w)
         for (uint32_t k = 0; k < BM_WORDS; k++) w[k] &= ~x[k];
     } else if (t == ARRAY_CONTAINER_TYPE_CODE) {
         const array_container_t *a = (const array_container_t *)c;
-        for (int k = 0; k < a->cardinality; k++) {
-            uint16_t v = a->array[k];
-            w[v >> 6] &= ~(UINT64_C(1) << (v & 63));
-        }
+        andnot_sorted(w, a->array, a->cardinality);
     } else {
         uint64_t tmp[BM_WORDS];
         bm_words_zero(tmp);
         bm_chunk_or(b, i, tmp);
         bm_words_andnot(w, tmp);
     }
+}
+
+int bm_chunk_type(const roaring_bitmap_t *b, int i)
+{
+    uint8_t t;
+    (void)unwrap(b, i, &t);
+    return t;
+}
+
+void bm_chunk_mark_bytes(const roaring_bitmap_t *b, int i, uint8_t *bytes)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    if (t == ARRAY_CONTAINER_TYPE_CODE) {
+        const array_container_t *a = (const array_container_t *)c;
+        for (int k = 0; k < a->cardinality; k++) bytes[a->array[k]] = 1;
+    } else {
+        uint16_t vals[1]; /* other kinds are rare here: go value by value */
+        (void)vals;
+        const run_container_t *r = (const run_container_t *)c;
+        if (t == RUN_CONTAINER_TYPE_CODE) {
+            for (int k = 0; k < r->n_runs; k++)
+                memset(bytes + r->runs[k].value, 1, (size_t)r->runs[k].length + 1);
+        } else {
+            const uint64_t *x = ((const bitset_container_t *)c)->array;
+            for (uint32_t k = 0; k < BM_WORDS; k++)
+                for (uint64_t wd = x[k]; wd; wd &= wd - 1) bytes[k * 64 + (uint32_t)__builtin_ctzll(wd)] = 1;
+        }
+    }
+}
+
+void bm_bytes_or_into(uint64_t *w, uint8_t *bytes)
+{
+    for (uint32_t k = 0; k < BM_WORDS; k++) {
+        const uint8_t *p = bytes + (size_t)k * 64;
+        uint64_t word = 0;
+        for (int j = 0; j < 8; j++) {
+            uint64_t x;
+            memcpy(&x, p + j * 8, 8);
+            /* gather the low bit of each of the 8 bytes into one byte */
+            uint64_t packed = ((x & UINT64_C(0x0101010101010101)) * UINT64_C(0x0102040810204080)) >> 56;
+            word |= packed << (j * 8);
+        }
+        w[k] |= word;
+    }
+    memset(bytes, 0, BM_CHUNK_BITS);
 }
 
 void bm_chunk_each(const roaring_bitmap_t *b, int i, bm_value_fn fn, void *ctx)

@@ -39,6 +39,15 @@ void bm_chunk_or(const roaring_bitmap_t *b, int i, uint64_t *w);
 void bm_chunk_and(const roaring_bitmap_t *b, int i, uint64_t *w);
 void bm_chunk_andnot(const roaring_bitmap_t *b, int i, uint64_t *w);
 
+/* Container type of container i: 1 bitset, 2 array, 3 run (CRoaring's codes). */
+int bm_chunk_type(const roaring_bitmap_t *b, int i);
+
+/* OR of many array containers without a read-modify-write chain per value:
+ * bm_chunk_mark_bytes sets bytes[v] = 1 for each value of (array) container
+ * i; bm_bytes_or_into folds 65536 such bytes into w and clears them. */
+void bm_chunk_mark_bytes(const roaring_bitmap_t *b, int i, uint8_t *bytes);
+void bm_bytes_or_into(uint64_t *w, uint8_t *bytes);
+
 /* Call fn(low16, ctx) for each value of container i, ascending. */
 typedef void (*bm_value_fn)(uint32_t low, void *ctx);
 void bm_chunk_each(const roaring_bitmap_t *b, int i, bm_value_fn fn, void *ctx);

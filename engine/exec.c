@@ -29,6 +29,7 @@ typedef struct ectx {
     uint64_t (*bufs)[BM_WORDS];  /* scratch, one per depth */
     uint32_t nbufs;
     uint16_t *vals;              /* 65536 scratch values for edge scans */
+    uint8_t *bytes;              /* 65536 zeroed bytes for many-array ORs (lazy) */
     bool oom;
 } ectx;
 
@@ -71,6 +72,7 @@ static void ectx_free(ectx *c)
 {
     free(c->bufs);
     free(c->vals);
+    free(c->bytes);
 }
 
 static int *cursors_of(pnode *n, uint32_t count, int **slot)
@@ -147,11 +149,28 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w)
         int *cur = cursors_of(n, n->nbms, &n->cursors);
         bm_words_zero(w);
         bool any = false;
+        uint32_t arrays = 0;
         for (uint32_t i = 0; i < n->nbms; i++) {
             int idx = bm_find_chunk(n->bms[i], c->key, cur ? &cur[i] : NULL);
             if (idx < 0) continue;
-            bm_chunk_or(n->bms[i], idx, w);
             any = true;
+            if (n->nbms >= 4 && bm_chunk_type(n->bms[i], idx) == 2) {
+                arrays++;
+                continue; /* second pass */
+            }
+            bm_chunk_or(n->bms[i], idx, w);
+        }
+        if (arrays) {
+            /* many array containers: mark bytes (independent stores), then fold */
+            if (!c->bytes && !(c->bytes = calloc(BM_CHUNK_BITS, 1))) { c->oom = true; return any; }
+            for (uint32_t i = 0; i < n->nbms; i++) {
+                int idx = bm_find_chunk(n->bms[i], c->key, cur ? &cur[i] : NULL);
+                if (idx >= 0 && bm_chunk_type(n->bms[i], idx) == 2) {
+                    if (arrays == 1) bm_chunk_or(n->bms[i], idx, w);
+                    else bm_chunk_mark_bytes(n->bms[i], idx, c->bytes);
+                }
+            }
+            if (arrays > 1) bm_bytes_or_into(w, c->bytes);
         }
         return any;
     }

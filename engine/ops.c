@@ -96,6 +96,8 @@ static void put_bitmap(wbuf *b, const roaring_bitmap_t *bm)
     b->len += n;
 }
 
+static void batch_encode(wbuf *b, const ops_batch *ib);
+
 void *ops_encode(const record *r, size_t *len)
 {
     wbuf b = {0};
@@ -173,6 +175,9 @@ void *ops_encode(const record *r, size_t *len)
     case REC_NOTE_DEL:
         put_u64(&b, r->u.note.id);
         put_u64(&b, r->u.note.note);
+        break;
+    case REC_IMPORT:
+        batch_encode(&b, r->u.import.batch);
         break;
     }
     if (b.oom) {
@@ -770,6 +775,240 @@ static int apply_set(segdb_t *db, const pval *pv, const roaring_bitmap_t *rows)
     return rc;
 }
 
+/* ---- import batches (REC_IMPORT) ------------------------------------------- */
+
+struct ops_batch {
+    segdb_t *db;
+    int64_t time;
+    bool committed;
+    const char **cols;          /* distinct field names, by pointer (kv[].name) */
+    uint32_t ncols, capcols;
+    uint64_t *ids;
+    size_t *koff;               /* row i's cells: [koff[i], koff[i + 1]) */
+    bool *names_type;
+    size_t nrows, caprows;
+    segdb_kv *kv;
+    pval *pv;
+    uint16_t *kcol;             /* column of each cell */
+    size_t nkv, capkv;
+    /* identifiers the rows so far write: open addressing, slot = cell + 1 */
+    size_t *idslots;
+    size_t nidslots, nids;
+};
+
+ops_batch *ops_batch_create(segdb_t *db, int64_t time)
+{
+    ops_batch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->db = db;
+    b->time = time;
+    b->koff = calloc(1, sizeof *b->koff);
+    if (!b->koff) { free(b); return NULL; }
+    return b;
+}
+
+void ops_batch_free(ops_batch *b)
+{
+    if (!b) return;
+    free(b->cols);
+    free(b->ids);
+    free(b->koff);
+    free(b->names_type);
+    free(b->kv);
+    free(b->pv);
+    free(b->kcol);
+    free(b->idslots);
+    free(b);
+}
+
+size_t ops_batch_rows(const ops_batch *b) { return b->nrows; }
+
+static uint64_t batch_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The cell (index + 1) that first wrote identifier s in this batch, 0 if none;
+ * *slot is where it is or would go. */
+static size_t ident_find(const ops_batch *b, const char *s, size_t n, size_t *slot)
+{
+    size_t mask = b->nidslots - 1, i = (size_t)batch_hash(s, n) & mask;
+    for (; b->idslots[i]; i = (i + 1) & mask) {
+        const segdb_kv *kv = &b->kv[b->idslots[i] - 1];
+        if (kv->value_len == n && memcmp(kv->value, s, n) == 0) break;
+    }
+    *slot = i;
+    return b->idslots[i];
+}
+
+static int ident_grow(ops_batch *b)
+{
+    size_t ns = b->nidslots ? b->nidslots * 2 : 64;
+    size_t *old = b->idslots, oldn = b->nidslots;
+    b->idslots = calloc(ns, sizeof *b->idslots);
+    if (!b->idslots) { b->idslots = old; return SEGDB_ENOMEM; }
+    b->nidslots = ns;
+    for (size_t i = 0; i < oldn; i++) {
+        if (!old[i]) continue;
+        const segdb_kv *kv = &b->kv[old[i] - 1];
+        size_t slot;
+        ident_find(b, kv->value, kv->value_len, &slot);
+        b->idslots[slot] = old[i];
+    }
+    free(old);
+    return SEGDB_OK;
+}
+
+static int batch_reserve(ops_batch *b, size_t n)
+{
+    if (b->nrows + 1 >= b->caprows) {
+        size_t nc = b->caprows ? b->caprows * 2 : 64;
+        uint64_t *ids = realloc(b->ids, nc * sizeof *ids);
+        if (ids) b->ids = ids;
+        size_t *ko = realloc(b->koff, (nc + 1) * sizeof *ko);
+        if (ko) b->koff = ko;
+        bool *nt = realloc(b->names_type, nc * sizeof *nt);
+        if (nt) b->names_type = nt;
+        if (!ids || !ko || !nt) return SEGDB_ENOMEM;
+        b->caprows = nc;
+    }
+    if (b->nkv + n > b->capkv) {
+        size_t nc = b->capkv ? b->capkv * 2 : 256;
+        while (nc < b->nkv + n) nc *= 2;
+        segdb_kv *kv = realloc(b->kv, nc * sizeof *kv);
+        if (kv) b->kv = kv;
+        pval *pv = realloc(b->pv, nc * sizeof *pv);
+        if (pv) b->pv = pv;
+        uint16_t *kc = realloc(b->kcol, nc * sizeof *kc);
+        if (kc) b->kcol = kc;
+        if (!kv || !pv || !kc) return SEGDB_ENOMEM;
+        b->capkv = nc;
+    }
+    return SEGDB_OK;
+}
+
+/* The column of a field name (by pointer, then by text), added when new. */
+static int batch_col(ops_batch *b, const char *name, uint16_t *col)
+{
+    for (uint32_t c = 0; c < b->ncols; c++)
+        if (b->cols[c] == name || strcmp(b->cols[c], name) == 0) { *col = (uint16_t)c; return SEGDB_OK; }
+    if (b->ncols == UINT16_MAX) return SEGDB_ELIMIT;
+    if (b->ncols == b->capcols) {
+        uint32_t nc = b->capcols ? b->capcols * 2 : 32;
+        const char **a = realloc(b->cols, nc * sizeof *a);
+        if (!a) return SEGDB_ENOMEM;
+        b->cols = a;
+        b->capcols = nc;
+    }
+    b->cols[b->ncols] = name;
+    *col = (uint16_t)b->ncols++;
+    return SEGDB_OK;
+}
+
+int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb_err *err)
+{
+    if (b->committed) return err_set(err, SEGDB_EINVAL, "the import batch was already written");
+    if (n > UINT16_MAX) return err_set(err, SEGDB_ELIMIT, "a row has more than %u values", UINT16_MAX);
+    if (batch_reserve(b, n)) return err_set(err, SEGDB_ENOMEM, "out of memory");
+    size_t k0 = b->nkv;
+    if (n) memcpy(b->kv + k0, kv, n * sizeof *kv);
+    record r = {.kind = REC_UPSERT, .time = b->time};
+    r.u.upsert.id = id;
+    r.u.upsert.kv = b->kv + k0;
+    r.u.upsert.n = n;
+    bool names_type = false;
+    int rc = prepare_upsert(b->db, &r, b->pv + k0, &names_type, err);
+    if (rc) return rc;
+    /* identifier: unique within the batch too */
+    size_t ident = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pval *pv = &b->pv[k0 + i];
+        if (pv->f->id != F_IDENTIFIER || pv->op != PV_SET) continue;
+        if (b->nidslots == 0 || (b->nids + 1) * 2 > b->nidslots) {
+            if (ident_grow(b)) return err_set(err, SEGDB_ENOMEM, "out of memory");
+        }
+        size_t slot, cell = ident_find(b, pv->s, pv->len, &slot);
+        if (cell) {
+            /* the row holding cell - 1: the first with koff[row + 1] >= cell */
+            size_t lo = 0, hi = b->nrows - 1;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (b->koff[mid + 1] >= cell) hi = mid;
+                else lo = mid + 1;
+            }
+            size_t row = lo;
+            if (b->ids[row] != id)
+                return err_set(err, SEGDB_EINVAL, "identifier '%.*s' is given to contact %llu by an earlier row",
+                               (int)(pv->len > 100 ? 100 : pv->len), pv->s, (unsigned long long)b->ids[row]);
+        } else {
+            ident = k0 + i + 1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = batch_col(b, b->kv[k0 + i].name, &b->kcol[k0 + i]);
+        if (rc == SEGDB_ELIMIT) return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
+        if (rc) return err_set(err, rc, "out of memory");
+    }
+    if (ident) {
+        size_t slot;
+        ident_find(b, b->kv[ident - 1].value, b->kv[ident - 1].value_len, &slot);
+        b->idslots[slot] = ident;
+        b->nids++;
+    }
+    b->ids[b->nrows] = id;
+    b->names_type[b->nrows] = names_type;
+    b->nkv += n;
+    b->koff[++b->nrows] = b->nkv;
+    return SEGDB_OK;
+}
+
+static void batch_encode(wbuf *w, const ops_batch *b)
+{
+    put_u16(w, (uint16_t)b->ncols);
+    for (uint32_t c = 0; c < b->ncols; c++) put_str16(w, b->cols[c]);
+    if (b->nrows > UINT32_MAX) { w->oom = true; return; }
+    put_u32(w, (uint32_t)b->nrows);
+    for (size_t i = 0; i < b->nrows && !w->oom; i++) {
+        put_u64(w, b->ids[i]);
+        put_u16(w, (uint16_t)(b->koff[i + 1] - b->koff[i]));
+        for (size_t k = b->koff[i]; k < b->koff[i + 1]; k++) {
+            put_u16(w, b->kcol[k]);
+            put_str32(w, b->kv[k].value, b->kv[k].value_len);
+        }
+    }
+}
+
+/* Each row through UPSERT's apply, in order. */
+static int batch_apply(segdb_t *db, const ops_batch *b, uint64_t *created)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < b->nrows; i++) {
+        record r = {.kind = REC_UPSERT, .time = b->time};
+        r.u.upsert.id = b->ids[i];
+        r.u.upsert.kv = b->kv + b->koff[i];
+        r.u.upsert.n = b->koff[i + 1] - b->koff[i];
+        uint64_t c = 0;
+        int rc = apply_upsert(db, &r, b->pv + b->koff[i], b->names_type[i], &c);
+        if (rc) return rc;
+        n += c;
+    }
+    *created = n;
+    return SEGDB_OK;
+}
+
+int ops_batch_commit(ops_batch *b, uint64_t *created, segdb_err *err)
+{
+    *created = 0;
+    if (b->committed) return err_set(err, SEGDB_EINVAL, "the import batch was already written");
+    if (b->nrows == 0) return SEGDB_OK;
+    b->committed = true;
+    record r = {.kind = REC_IMPORT, .time = b->time};
+    r.u.import.batch = b;
+    return ops_write(b->db, &r, created, err);
+}
+
 /* ---- dispatch ------------------------------------------------------------- */
 
 static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *out, segdb_err *err)
@@ -865,6 +1104,13 @@ static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *o
         rc = note_prepare(db, r, err);
         if (rc) goto done;
         break;
+    case REC_IMPORT:
+        /* every row was checked by ops_batch_add against this very state */
+        if (!r->u.import.batch) {
+            rc = err_set(err, SEGDB_EINVAL, "import record without rows");
+            goto done;
+        }
+        break;
     default:
         rc = err_set(err, SEGDB_EINVAL, "unknown record kind %d", (int)r->kind);
         goto done;
@@ -944,6 +1190,9 @@ static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *o
     case REC_NOTE_EDIT:
     case REC_NOTE_DEL:
         rc = note_apply(db, r, out);
+        break;
+    case REC_IMPORT:
+        rc = batch_apply(db, r->u.import.batch, out);
         break;
     }
     db->now_override = 0;
@@ -1041,6 +1290,8 @@ int ops_apply_bytes(segdb_t *db, uint64_t seq, const void *bytes, size_t len, se
     uint32_t nnames = 0;
     char namebuf[SEGDB_MAX_FIELD_NAME_BYTES + 1];
     decoded d = {0};
+    ops_batch *batch = NULL;
+    segdb_kv *rowkv = NULL;
     int rc;
     switch (r.kind) {
     case REC_UPSERT: {
@@ -1146,6 +1397,37 @@ int ops_apply_bytes(segdb_t *db, uint64_t seq, const void *bytes, size_t len, se
         r.u.note.id = get_le(&b, 8);
         r.u.note.note = get_le(&b, 8);
         break;
+    case REC_IMPORT: {
+        uint16_t nc = (uint16_t)get_le(&b, 2);
+        const char **cols = keep_mem(&d, calloc(nc ? nc : 1, sizeof *cols));
+        if (d.oom) break;
+        for (uint32_t c = 0; c < nc && !b.bad && !d.oom; c++) cols[c] = get_str(&b, &d, 2);
+        uint32_t nr = (uint32_t)get_le(&b, 4);
+        if (b.bad || (uint64_t)nr * 10 > len) goto bad; /* each row takes at least 10 bytes */
+        if (d.oom) break;
+        rowkv = malloc(UINT16_MAX * sizeof *rowkv);
+        batch = ops_batch_create(db, r.time);
+        if (!rowkv || !batch) { rc = err_set(err, SEGDB_ENOMEM, "out of memory"); goto out; }
+        for (uint32_t i = 0; i < nr; i++) {
+            uint64_t id = get_le(&b, 8);
+            uint16_t n = (uint16_t)get_le(&b, 2);
+            for (uint16_t k = 0; k < n && !b.bad; k++) {
+                uint16_t col = (uint16_t)get_le(&b, 2);
+                rowkv[k].value = get_bytes(&b, &rowkv[k].value_len);
+                if (col >= nc) b.bad = true;
+                else rowkv[k].name = cols[col];
+            }
+            if (b.bad) goto bad;
+            segdb_err rerr;
+            rc = ops_batch_add(batch, id, rowkv, n, &rerr);
+            if (rc) {
+                rc = err_set(err, rc, "import record, row %u: %s", i + 1, rerr.msg);
+                goto out;
+            }
+        }
+        r.u.import.batch = batch;
+        break;
+    }
     default:
         goto bad;
     }
@@ -1161,6 +1443,8 @@ out:
     free(names);
     free(kv);
     free(ids);
+    ops_batch_free(batch);
+    free(rowkv);
     decoded_free(&d);
     return rc;
 }

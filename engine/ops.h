@@ -40,6 +40,11 @@
  *   REC_NOTE_ADD 16:      u64 contact id | u64 note id | str32 text
  *   REC_NOTE_EDIT 17:     u64 contact id | u64 note id | str32 text
  *   REC_NOTE_DEL 18:      u64 contact id | u64 note id
+ *   REC_IMPORT 19:        u16 ncols | ncols x str16 field name |
+ *                         u32 nrows | nrows x (u64 id | u16 n | n x (u16 column | str32 value))
+ *                         the rows of one IMPORT chunk that passed UPSERT's checks, with
+ *                         their ids resolved (match keys looked up, new ids handed out)
+ *                         when the record was built; applied in order, each as an UPSERT
  * A record whose bytes don't parse exactly (short, trailing bytes, a bitmap
  * whose portable size is not its length) or whose rows are not live contacts
  * in the state the record expects is refused with SEGDB_EINVAL.
@@ -73,6 +78,7 @@ typedef enum rec_kind {
     REC_NOTE_ADD = 16,
     REC_NOTE_EDIT = 17,
     REC_NOTE_DEL = 18,
+    REC_IMPORT = 19,
 } rec_kind;
 
 typedef struct rec_upsert {
@@ -129,6 +135,12 @@ typedef struct rec_note {
     size_t len;
 } rec_note;
 
+/* REC_IMPORT: a batch of upserts built with ops_batch_add (below). */
+struct ops_batch;
+typedef struct rec_import {
+    struct ops_batch *batch;
+} rec_import;
+
 typedef struct record {
     rec_kind kind;
     int64_t time;
@@ -141,11 +153,13 @@ typedef struct record {
         rec_freeze freeze;
         rec_group group;
         rec_note note;
+        rec_import import;
     } u;
 } record;
 
 /* Validate r against the store, log it through the hook, apply it.
- * out: REC_UPSERT -> 1 created / 0 updated; REC_DELETE -> contacts deleted;
+ * out: REC_UPSERT -> 1 created / 0 updated; REC_IMPORT -> contacts created;
+ * REC_DELETE -> contacts deleted;
  * bulk kinds -> rows changed; REC_NOTE_ADD -> the note id; others -> 0. */
 int ops_write(segdb_t *db, const record *r, uint64_t *out, segdb_err *err);
 
@@ -164,6 +178,42 @@ void *ops_encode(const record *r, size_t *len);
 int ops_set_resolve(segdb_t *db, int64_t now, const char *field, const char *value, size_t value_len,
                     const roaring_bitmap_t *target, roaring_bitmap_t **changed, uint64_t *rejected,
                     segdb_err *err);
+
+/* ---- import batches (REC_IMPORT) -------------------------------------------
+ * IMPORT writes a whole CSV chunk as one record: create a batch, add the rows
+ * one by one (each is checked exactly as an UPSERT of (id, kv) would be, in
+ * the state the store will be in when the rows before it are applied), then
+ * commit: one logged record, applied row by row by UPSERT's apply. A row that
+ * fails its check is not added and leaves the batch as it was, so the caller
+ * can reject that row alone. Replay decodes the record and adds its rows to a
+ * new batch the same way (a row that fails there refuses the whole record).
+ *
+ * The only check that depends on earlier rows of the batch is identifier
+ * uniqueness: a row may not give an identifier to a contact other than the
+ * one an earlier row gave it to. An identifier a contact holds before the
+ * batch stays its own until the batch is applied (giving it to another
+ * contact in the same batch is refused even when an earlier row moved it).
+ *
+ * The store must not change between ops_batch_create and the commit. */
+typedef struct ops_batch ops_batch;
+
+/* A batch for db with the records' time (created_at defaults, relative
+ * times). NULL on ENOMEM. Free with ops_batch_free. */
+ops_batch *ops_batch_create(segdb_t *db, int64_t time);
+
+/* Check one upsert (id, kv[0..n)) and add it. kv names and values are
+ * borrowed until the batch is freed; n may be 0 (a contact with defaults
+ * only). 0, or UPSERT's error for this row (nothing added). */
+int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb_err *err);
+
+/* Rows added so far. */
+size_t ops_batch_rows(const ops_batch *b);
+
+/* Log and apply the batch as one REC_IMPORT record (nothing when it has no
+ * rows); *created = rows that created a contact. At most once per batch. */
+int ops_batch_commit(ops_batch *b, uint64_t *created, segdb_err *err);
+
+void ops_batch_free(ops_batch *b); /* NULL is a no-op */
 
 struct field;
 

@@ -354,8 +354,18 @@ static void save_field(pwriter *w, segdb_t *db, field *f)
             if (td->n) pw_array(w, arrs[k], (uint64_t)tn * 4);
             else pw_array(w, NULL, 0);
         }
-        pw_u32(w, td->nmbms);
-        for (uint32_t i = 0; i < td->nmbms; i++) pw_bitmap(w, td->mbms[i]);
+        pw_u32(w, td->nposts);
+        for (uint32_t i = 0; i < td->nposts && !w->rc; i++) {
+            const tpost *p = &td->posts[i];
+            if (p->bm) {
+                pw_bitmap(w, p->bm);
+                continue;
+            }
+            roaring_bitmap_t *b = roaring_bitmap_of_ptr(p->n, p->rows);
+            if (!b) { w->rc = SEGDB_ENOMEM; return; }
+            pw_bitmap(w, b);
+            roaring_bitmap_free(b);
+        }
         pw_u8(w, td->row_code ? 1 : 0);
         if (td->row_code) pw_array(w, td->row_code, (uint64_t)nrows * 4);
     }
@@ -473,15 +483,26 @@ static void load_text(preader *r, segdb_t *db, field *f)
     if ((fl && td->fold[fl - 1]) || (ol && td->orig[ol - 1])) { pr_fail(r, "a text arena is not terminated"); return; }
     uint32_t nm = pr_u32(r);
     if (r->bad || nm >= tn + 1) { pr_fail(r, "a text dictionary has too many shared values"); return; }
-    td->mbms = calloc(nm ? nm : 1, sizeof *td->mbms);
-    if (!td->mbms) { pr_fail(r, "out of memory"); return; }
-    td->mbms_cap = nm ? nm : 1;
+    td->posts = calloc(nm ? nm : 1, sizeof *td->posts);
+    if (!td->posts) { pr_fail(r, "out of memory"); return; }
+    td->posts_cap = nm ? nm : 1;
     for (uint32_t i = 0; i < nm && !r->bad; i++) {
-        td->mbms[i] = pr_rows(r, db->nrows);
-        if (td->mbms[i]) td->nmbms++;
+        roaring_bitmap_t *b = pr_rows(r, db->nrows);
+        if (!b) break;
+        tpost *p = &td->posts[td->nposts++];
+        uint64_t card = roaring_bitmap_get_cardinality(b);
+        if (card > TPOST_MAX_ARRAY) {
+            p->bm = b;
+            continue;
+        }
+        p->rows = malloc((card ? card : 1) * sizeof *p->rows);
+        if (!p->rows) { roaring_bitmap_free(b); pr_fail(r, "out of memory"); break; }
+        roaring_bitmap_to_uint32_array(b, p->rows);
+        p->n = p->cap = (uint32_t)card;
+        roaring_bitmap_free(b);
     }
     for (uint32_t c = 1; c < tn && !r->bad; c++) {
-        if (td->multi[c] > td->nmbms) pr_fail(r, "a text value names a missing bitmap");
+        if (td->multi[c] > td->nposts) pr_fail(r, "a text value names a missing posting list");
         if (td->last_row[c] != UINT32_MAX && td->last_row[c] >= db->nrows) pr_fail(r, "a text value names a missing row");
     }
     if (pr_u8(r)) load_column(r, db, (void **)&td->row_code, 4);

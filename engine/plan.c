@@ -213,13 +213,13 @@ static roaring_bitmap_t *rows_of_codes(segdb_t *db, const textdict *td, const ui
     size_t nchunks = ((size_t)db->nrows + BM_CHUNK_BITS - 1) / BM_CHUNK_BITS;
     uint64_t *bits = calloc(nchunks * BM_WORDS + 1, sizeof *bits);
     if (!bits) { roaring_bitmap_free(r); return NULL; }
-    uint64_t nshared = 0;
+    uint64_t cost = 0; /* gathering: a few cache misses per value, one per row */
     for (uint32_t i = 0; i < nlist; i++)
-        if (td->multi[list[i]]) nshared++;
-    if (nshared * 300 + nlist * 20 < (uint64_t)db->nrows) {
+        cost += td->multi[list[i]] ? 200 + 2 * (uint64_t)td->refs[list[i]] : 20;
+    if (cost < (uint64_t)db->nrows) {
         for (uint32_t i = 0; i < nlist; i++) {
             uint32_t c = list[i];
-            if (td->multi[c]) roaring_iterate(td->mbms[td->multi[c] - 1], set_bit_cb, bits);
+            if (td->multi[c]) tpost_each(&td->posts[td->multi[c] - 1], set_bit_cb, bits);
             else if (td->refs[c] == 1 && td->last_row[c] != UINT32_MAX) set_bit_cb(td->last_row[c], bits);
         }
     } else {

@@ -4,6 +4,7 @@
  */
 #include "segdb.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,6 +337,9 @@ int segdb_flush_indexes(segdb_t *db)
     }
     roaring_bitmap_shrink_to_fit(db->live);
     roaring_bitmap_shrink_to_fit(db->universe);
+    /* containers grown one insert at a time leave freed chunks behind: hand
+     * whole free pages back to the system */
+    malloc_trim(0);
     return SEGDB_OK;
 }
 

@@ -398,6 +398,67 @@ int segdb_save(segdb_t *db, segdb_write_fn fn, void *ctx, segdb_err *err);
 int segdb_load(segdb_t **out, const segdb_options *o, segdb_read_fn fn, void *ctx, uint64_t stream_len,
                segdb_err *err);
 
+/* ---- CSV import and export (SPEC 7, docs/import-export.md) -------------- */
+
+/* IMPORT [MATCH key] csv: csv[0..len) is one chunk of CSV text (RFC 4180,
+ * UTF-8, an optional BOM) whose first row names fields (built-in or custom,
+ * case-insensitive; `id` is the key). match is "id", "identifier", "email",
+ * "phone" or NULL (= id when there is an id column, else every row creates).
+ * A row whose match key belongs to a contact updates it; others create one,
+ * with the row's id or, without one, max(id)+1 onward. Values are typed and
+ * checked as UPSERT checks them; an empty cell leaves the field as it is;
+ * tags and groups take ';'-joined lists; a cell in EXPORT's formula-escaped
+ * form ('=..., '+..., '-..., '@... that is not a number) loses the "'".
+ * Rows of the same contact apply in file order (the later row wins field by
+ * field). A bad row is rejected alone (res->lines / res->reasons, line =
+ * physical line in the chunk, header = 1); the accepted rows are one logged
+ * record (all or nothing). Whole-chunk errors, nothing applied: SEGDB_EINVAL
+ * for no header, an unknown, duplicate or unwritable column (the message
+ * names it and FIELD.CREATE), a bad MATCH or a MATCH key without its column;
+ * SEGDB_ELIMIT for more than SEGDB_MAX_IMPORT_ROWS data rows. res is filled
+ * on success (free with segdb_import_res_free) and zeroed on error. */
+typedef struct segdb_import_res {
+    uint64_t created, updated, rejected;
+    uint64_t *lines;                /* rejected rows: line in the chunk, ascending */
+    char **reasons;                 /* why each was rejected (NUL-terminated) */
+    size_t n;                       /* entries of lines and reasons (= rejected) */
+} segdb_import_res;
+
+int segdb_import(segdb_t *db, const char *match, const char *csv, size_t len, segdb_import_res *res,
+                 segdb_err *err);
+void segdb_import_res_free(segdb_import_res *res);
+
+/* EXPORT [FIELDS f,...] [CURSOR c] [COUNT n] [WHERE filter]: one page of CSV.
+ * Rows go in row order (write order, stable while writes happen: a contact
+ * present and matching for the whole export comes exactly once); the cursor
+ * is the row position to start from (0 = the first page, which alone starts
+ * with the header row) and next_cursor = 0 when the export is done. Fields:
+ * NULL = id then every field a row can be imported with (built-in then
+ * custom; derived fields and archived only when asked). Cells: tags and
+ * groups ';'-joined, categories in their first spelling, times as
+ * 2019-11-01T18:00:00+07:00 (the configured zone), dates YYYY-MM-DD,
+ * relationship as stored (the derived dont_forget is a filter value), and a
+ * cell starting with = + - @ that is not a number gets a leading "'".
+ * SEGDB_EINVAL for an unknown field or a bad filter, SEGDB_ELIMIT for a
+ * count over SEGDB_MAX_EXPORT_COUNT. */
+typedef struct segdb_export_req {
+    const char *const *fields;      /* NULL (nfields 0) = the default list */
+    size_t nfields;
+    const char *filter;             /* NULL = every non-archived contact */
+    uint64_t cursor;
+    uint64_t count;                 /* rows per page; 0 = SEGDB_DEFAULT_EXPORT_COUNT */
+} segdb_export_req;
+
+typedef struct segdb_export_res {
+    char *csv;                      /* malloc'd, len bytes (also NUL-terminated) */
+    size_t len;
+    uint64_t rows;                  /* data rows in csv */
+    uint64_t next_cursor;           /* 0 = done */
+} segdb_export_res;
+
+int segdb_export(segdb_t *db, const segdb_export_req *req, segdb_export_res *res, segdb_err *err);
+void segdb_export_res_free(segdb_export_res *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,9 @@
 #define SEGDB_MAX_GROUP_CODE_BYTES 64u                   /* derived group codes (the tag-name rule) */
 #define SEGDB_MAX_OVERLAP_FILTERS 32u                    /* filters in one OVERLAP */
 #define SEGDB_MAX_PERCENT_DECIMALS 12u                   /* SPLIT PERCENT: digits after the point */
+#define SEGDB_MAX_IMPORT_ROWS 100000u                    /* data rows in one IMPORT chunk */
+#define SEGDB_DEFAULT_EXPORT_COUNT 1000u                 /* EXPORT rows per page without COUNT */
+#define SEGDB_MAX_EXPORT_COUNT 100000u                   /* EXPORT COUNT: rows per page */
 
 #define SEGDB_DEFAULT_DONT_FORGET_DAYS 30
 #define SEGDB_DEFAULT_TZ_OFFSET_SECONDS (7 * 3600)       /* Asia/Ho_Chi_Minh, no DST */

@@ -301,6 +301,8 @@ static const char *td_orig(const textdict *td, uint32_t c)
     return td->orig_off[c] == UINT32_MAX ? td->fold + td->fold_off[c] : td->orig + td->orig_off[c];
 }
 
+const char *store_text_orig(const textdict *td, uint32_t c) { return td_orig(td, c); }
+
 /* Code for an original value (folded given), creating it when new. 0 = ENOMEM. */
 static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f, size_t flen)
 {
@@ -338,6 +340,73 @@ static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f
     return c;
 }
 
+/* ---- posting lists of shared text values ---- */
+
+void tpost_each(const tpost *p, bool (*fn)(uint32_t row, void *ctx), void *ctx)
+{
+    if (p->bm) {
+        roaring_iterate(p->bm, fn, ctx);
+        return;
+    }
+    for (uint32_t i = 0; i < p->n; i++)
+        if (!fn(p->rows[i], ctx)) return;
+}
+
+static uint32_t tpost_lower(const tpost *p, uint32_t row)
+{
+    uint32_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->rows[mid] < row) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static int tpost_add(tpost *p, uint32_t row)
+{
+    if (p->bm) {
+        bm_add(p->bm, row);
+        return SEGDB_OK;
+    }
+    if (p->n == TPOST_MAX_ARRAY) {
+        roaring_bitmap_t *b = roaring_bitmap_of_ptr(p->n, p->rows);
+        if (!b) return SEGDB_ENOMEM;
+        roaring_bitmap_add(b, row);
+        free(p->rows);
+        p->rows = NULL;
+        p->n = p->cap = 0;
+        p->bm = b;
+        return SEGDB_OK;
+    }
+    if (p->n == p->cap) {
+        uint32_t nc = p->cap ? p->cap * 2 : 4;
+        uint32_t *a = realloc(p->rows, nc * sizeof *a);
+        if (!a) return SEGDB_ENOMEM;
+        p->rows = a;
+        p->cap = nc;
+    }
+    uint32_t pos = (p->n && p->rows[p->n - 1] < row) ? p->n : tpost_lower(p, row);
+    if (pos < p->n && p->rows[pos] == row) return SEGDB_OK;
+    memmove(p->rows + pos + 1, p->rows + pos, (p->n - pos) * sizeof *p->rows);
+    p->rows[pos] = row;
+    p->n++;
+    return SEGDB_OK;
+}
+
+static void tpost_remove(tpost *p, uint32_t row)
+{
+    if (p->bm) {
+        roaring_bitmap_remove(p->bm, row);
+        return;
+    }
+    uint32_t pos = tpost_lower(p, row);
+    if (pos < p->n && p->rows[pos] == row) {
+        memmove(p->rows + pos, p->rows + pos + 1, (p->n - pos - 1) * sizeof *p->rows);
+        p->n--;
+    }
+}
+
 static void td_free(textdict *td, uint32_t rows_cap)
 {
     if (!td) return;
@@ -349,8 +418,11 @@ static void td_free(textdict *td, uint32_t rows_cap)
     col_free(td->last_row, (size_t)td->cap * 4);
     col_free(td->next_same, (size_t)td->cap * 4);
     col_free(td->multi, (size_t)td->cap * 4);
-    for (uint32_t i = 0; i < td->nmbms; i++) roaring_bitmap_free(td->mbms[i]);
-    free(td->mbms);
+    for (uint32_t i = 0; i < td->nposts; i++) {
+        free(td->posts[i].rows);
+        if (td->posts[i].bm) roaring_bitmap_free(td->posts[i].bm);
+    }
+    free(td->posts);
     col_free(td->row_code, (size_t)rows_cap * 4);
     free(td->slots);
     free(td);
@@ -486,6 +558,12 @@ int store_init(segdb_t *db)
     db->fields[F_BIRTHDAY_DAY]->derived = true;
     db->fields[F_BUCKET]->derived = true;
     db->fields[F_BUCKET]->ids_ref = &db->ids; /* computed from the id: no column */
+    /* 10,000 exact buckets would cost a container per chunk each: start at 64-wide
+     * buckets and decide the edges from the id's hash */
+    static const uint8_t SHIFTS_BUCKET[] = {6, 10, 14};
+    rindex_free(db->fields[F_BUCKET]->ridx);
+    db->fields[F_BUCKET]->ridx = rindex_create(SHIFTS_BUCKET, 3, field_key_of, db->fields[F_BUCKET]);
+    if (!db->fields[F_BUCKET]->ridx) return SEGDB_ENOMEM;
     /* 1-12 and 1-31: a byte column and one exact bucket per value */
     static const uint8_t SHIFTS_SMALL[] = {0};
     for (int k = F_BIRTHDAY_MONTH; k <= F_BIRTHDAY_DAY; k++) {
@@ -807,7 +885,7 @@ void store_clear(segdb_t *db, field *f, uint32_t row)
         uint32_t c = td->row_code[row];
         if (c) {
             td->refs[c]--;
-            if (td->multi[c]) roaring_bitmap_remove(td->mbms[td->multi[c] - 1], row);
+            if (td->multi[c]) tpost_remove(&td->posts[td->multi[c] - 1], row);
             else if (td->last_row[c] == row) td->last_row[c] = UINT32_MAX;
         }
         td->row_code[row] = 0;
@@ -858,24 +936,26 @@ int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t le
     td->row_code[row] = c;
     td->refs[c]++;
     if (td->multi[c]) {
-        bm_add(td->mbms[td->multi[c] - 1], row);
+        if (tpost_add(&td->posts[td->multi[c] - 1], row)) return SEGDB_ENOMEM;
     } else if (td->refs[c] == 1) {
         td->last_row[c] = row;
     } else {
-        /* a second row shares the value: keep its rows in a bitmap from now on */
-        if (td->nmbms == td->mbms_cap) {
-            uint32_t nc = td->mbms_cap ? td->mbms_cap * 2 : 64;
-            roaring_bitmap_t **a = realloc(td->mbms, nc * sizeof *a);
+        /* a second row shares the value: keep its rows in a posting list from now on */
+        if (td->nposts == td->posts_cap) {
+            uint32_t nc = td->posts_cap ? td->posts_cap * 2 : 64;
+            tpost *a = realloc(td->posts, nc * sizeof *a);
             if (!a) return SEGDB_ENOMEM;
-            td->mbms = a;
-            td->mbms_cap = nc;
+            td->posts = a;
+            td->posts_cap = nc;
         }
-        roaring_bitmap_t *b = roaring_bitmap_create();
-        if (!b) return SEGDB_ENOMEM;
-        if (td->last_row[c] != UINT32_MAX) roaring_bitmap_add(b, td->last_row[c]);
-        roaring_bitmap_add(b, row);
-        td->mbms[td->nmbms++] = b;
-        td->multi[c] = td->nmbms;
+        tpost *p = &td->posts[td->nposts];
+        memset(p, 0, sizeof *p);
+        if ((td->last_row[c] != UINT32_MAX && tpost_add(p, td->last_row[c])) || tpost_add(p, row)) {
+            free(p->rows);
+            return SEGDB_ENOMEM;
+        }
+        td->nposts++;
+        td->multi[c] = td->nposts;
         td->last_row[c] = UINT32_MAX;
     }
     bm_add(f->present, row);
@@ -1082,7 +1162,9 @@ uint64_t store_mem_bytes(segdb_t *db)
         if (f->text) {
             const textdict *td = f->text;
             n += td->orig_len + td->fold_len + (uint64_t)td->n * 24 + (uint64_t)td->nslots * 8;
-            for (uint32_t i = 0; i < td->nmbms; i++) n += roaring_bitmap_size_in_bytes(td->mbms[i]);
+            n += (uint64_t)td->posts_cap * sizeof(tpost);
+            for (uint32_t i = 0; i < td->nposts; i++)
+                n += td->posts[i].bm ? roaring_bitmap_size_in_bytes(td->posts[i].bm) : (uint64_t)td->posts[i].cap * 4;
             if (td->row_code) n += (uint64_t)db->nrows * 4;
         }
         n += rindex_mem_bytes(f->ridx);

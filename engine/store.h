@@ -67,17 +67,31 @@ typedef struct dict {
     uint32_t nslots;
 } dict;
 
+/* The rows of a text value that several contacts share: a sorted array while
+ * small (a Roaring bitmap of a few rows spread over many chunks would cost a
+ * container, ~50 bytes, per row), a Roaring bitmap from TPOST_MAX_ARRAY rows. */
+#define TPOST_MAX_ARRAY 4096u
+typedef struct tpost {
+    uint32_t *rows;             /* sorted, while bm is NULL */
+    uint32_t n, cap;
+    roaring_bitmap_t *bm;
+} tpost;
+
+/* Call fn(row, ctx) for every row of p (ascending); stops when fn returns false. */
+void tpost_each(const tpost *p, bool (*fn)(uint32_t row, void *ctx), void *ctx);
+
 /* Distinct text values with a per-row code column. The rows of a value are
- * last_row[code] while one row holds it, and a Roaring bitmap once several
- * rows share it (names do, emails rarely): text matches never scan rows. */
+ * last_row[code] while one row holds it, and a posting list (tpost) once
+ * several rows share it (names do, emails rarely): text matches need no scan
+ * of the rows. */
 typedef struct textdict {
     char *orig;                 /* arena of NUL-terminated originals */
     char *fold;                 /* arena of NUL-terminated folded values, code order */
     uint64_t orig_len, orig_cap, fold_len, fold_cap;
     uint32_t *orig_off, *fold_off, *refs, *last_row, *next_same;
-    uint32_t *multi;            /* per code: 1 + index into mbms once 2+ rows share it, else 0 */
-    roaring_bitmap_t **mbms;    /* rows of each shared value */
-    uint32_t nmbms, mbms_cap;
+    uint32_t *multi;            /* per code: 1 + index into posts once 2+ rows share it, else 0 */
+    tpost *posts;               /* rows of each shared value */
+    uint32_t nposts, posts_cap;
     uint32_t n, cap;            /* codes 1..n-1 */
     uint64_t *slots;            /* folded hash: (hash tag << 32) | first code with that value */
     uint32_t nslots;
@@ -188,6 +202,9 @@ uint32_t dict_intern(dict *d, const char *s, size_t len);
 
 /* Enum member code from a (folded) value, 0 when not a member. */
 uint32_t store_enum_code(const field *f, const char *s, size_t len);
+
+/* The original spelling of text code c (NUL-terminated, owned by td). */
+const char *store_text_orig(const textdict *td, uint32_t c);
 
 /* Text dict: first code whose folded value equals folded[0..len), 0 if none;
  * walk further codes with td->next_same[code]. */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd_campaign.h"
 #include "cmd_persist.h"
 #include "server.h"
 
@@ -60,6 +61,46 @@ static const cmd_def TABLE[] = {
     {"FIELD.CREATE", 3, W, cmd_field_create, "name text|number|integer|time|bool|category",
      "Creates a custom field", "fields"},
     {"FIELD.LIST", 1, R, cmd_field_list, "", "Every field as name, kind pairs", "fields"},
+    {"TAG", -4, W, cmd_tag, "tag ID id [id ...] | WHERE filter", "Tags contacts; replies how many changed",
+     "campaigns"},
+    {"UNTAG", -4, W, cmd_untag, "tag ID id [id ...] | WHERE filter",
+     "Removes a tag; replies how many changed", "campaigns"},
+    {"SET", -5, W, cmd_set, "field value ID id [id ...] | WHERE filter",
+     "Sets a field on contacts; replies [changed, rejected]", "campaigns"},
+    {"ARCHIVE", -3, W, cmd_archive, "ID id [id ...] | WHERE filter",
+     "Archives contacts; replies how many changed", "campaigns"},
+    {"UNARCHIVE", -3, W, cmd_unarchive, "ID id [id ...] | WHERE filter",
+     "Brings archived contacts back; replies how many changed", "campaigns"},
+    {"SPLIT", -2, R, cmd_split,
+     "n|PERCENT p1 [p2 ...] [RANDOM seed] [BY field] [SAVE prefix] [WHERE filter]",
+     "Splits contacts into parts; replies the part sizes", "campaigns"},
+    {"FACET", -2, R, cmd_facet, "field [TOP k] [WHERE filter]",
+     "Value counts of a field, by count descending", "campaigns"},
+    {"OVERLAP", -2, R, cmd_overlap, "filter | filter [| filter ...]",
+     "Matrix of pairwise intersection counts", "campaigns"},
+    {"REACH", -1, R, cmd_reach, "[WHERE filter]", "Reachable contacts per channel", "campaigns"},
+    {"SEGMENT.SAVE", -4, W, cmd_segment_save, "name WHERE filter",
+     "Saves a live segment (re-evaluated on every use)", "campaigns"},
+    {"SEGMENT.FREEZE", -4, W, cmd_segment_freeze, "name WHERE filter",
+     "Saves the contacts matching now; replies the size", "campaigns"},
+    {"SEGMENT.LIST", 1, R, cmd_segment_list, "", "Every segment", "campaigns"},
+    {"SEGMENT.GET", 2, R, cmd_segment_get, "name", "One segment with its current count", "campaigns"},
+    {"SEGMENT.DEL", 2, W, cmd_segment_del, "name", "Deletes a segment (never its contacts)",
+     "campaigns"},
+    {"GROUP.CREATE", -2, W, cmd_group_create, "name [PARENT code]",
+     "Creates a group; replies its code", "campaigns"},
+    {"GROUP.ADD", -4, W, cmd_group_add, "code ID id [id ...] | WHERE filter",
+     "Adds contacts to a group; replies how many joined", "campaigns"},
+    {"GROUP.REMOVE", -4, W, cmd_group_remove, "code ID id [id ...] | WHERE filter",
+     "Removes contacts from a group; replies how many left", "campaigns"},
+    {"GROUP.LIST", 1, R, cmd_group_list, "", "Every group, depth-first", "campaigns"},
+    {"GROUP.DEL", 2, W, cmd_group_del, "code", "Deletes a group; its children move up",
+     "campaigns"},
+    {"NOTE.ADD", 3, W, cmd_note_add, "id text", "Adds a note to a contact; replies the note id",
+     "campaigns"},
+    {"NOTE.LIST", 2, R, cmd_note_list, "id", "A contact's notes, newest first", "campaigns"},
+    {"NOTE.EDIT", 4, W, cmd_note_edit, "id note text", "Replaces a note's text", "campaigns"},
+    {"NOTE.DEL", 3, W, cmd_note_del, "id note", "Deletes a note", "campaigns"},
     {"INFO", -1, 0, cmd_info, "[section ...]", "Server, clients, memory, stats and keyspace figures",
      "server"},
     {"SLOWLOG", -2, A, cmd_slowlog, "GET [count]|LEN|RESET", "The slow command log", "server"},
@@ -219,6 +260,15 @@ static char *join_filter(int argc, const char **argv, const size_t *argvlen, int
     f[w] = '\0';
     return f;
 }
+
+/* The helpers above, for handlers in other files (declared in commands.h). */
+int cmd_parse_id(const char *s, size_t len, uint64_t *id, reply_buf *out) { return parse_id(s, len, id, out); }
+int cmd_no_nul(const char *s, size_t len, const char *what, reply_buf *out) { return no_nul(s, len, what, out); }
+char *cmd_join_filter(int argc, const char **argv, const size_t *argvlen, int from, reply_buf *out)
+{
+    return join_filter(argc, argv, argvlen, from, out);
+}
+const char *cmd_shown(const char *s, size_t len, char *buf, size_t cap) { return shown(s, len, buf, cap); }
 
 static void reply_strvec(reply_buf *out, const segdb_strvec *sv)
 {

@@ -87,4 +87,16 @@ size_t cmd_table_size(void);
 const cmd_def *cmd_table_get(size_t i);
 const cmd_def *cmd_lookup(const char *name, size_t len);  /* case-insensitive; NULL if none */
 
+/* Argument helpers for handlers outside commands.c (cmd_campaign.c...). Each
+ * failing one has appended its -ERR reply to out. */
+/* A contact id (SPEC 7): decimal 1..2^64-1, no sign, no hex. 0 or -1. */
+int cmd_parse_id(const char *s, size_t len, uint64_t *id, reply_buf *out);
+/* -1 when s holds a NUL byte ("<what> contains a NUL byte"), else 0. */
+int cmd_no_nul(const char *s, size_t len, const char *what, reply_buf *out);
+/* argv[from..argc) joined by single spaces (a WHERE filter), malloc'd; NULL
+ * when there are none ("empty filter after WHERE"), on a NUL byte, or ENOMEM. */
+char *cmd_join_filter(int argc, const char **argv, const size_t *argvlen, int from, reply_buf *out);
+/* s for an error message: at most 64 bytes, control bytes as '?'; returns buf. */
+const char *cmd_shown(const char *s, size_t len, char *buf, size_t cap);
+
 #endif /* SEGDB_COMMANDS_H */
