@@ -46,3 +46,18 @@ fuzz:
 
 clean:
 	rm -rf $(BUILD) $(RELEASE) build-fuzz
+
+# ---- crash test (durability): kill -9 a real server under write load, restart,
+# check that no acknowledged write is lost and none is half applied.
+# `make test` runs CRASH_ROUNDS rounds (a few seconds); `make test-crash ROUNDS=100` many.
+ROUNDS ?= 100
+CRASH_ROUNDS ?= 5
+.PHONY: crash test-crash
+
+crash: build
+	timeout -k 10 300 /usr/bin/python3 tests/integration/crash_test.py $(BUILD)/segdb-server --rounds $(CRASH_ROUNDS)
+
+test-crash: build
+	timeout -k 10 7200 /usr/bin/python3 tests/integration/crash_test.py $(BUILD)/segdb-server --rounds $(ROUNDS)
+
+test: crash

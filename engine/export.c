@@ -160,11 +160,11 @@ static const char *cell(segdb_t *db, const field *f, uint32_t row, char *buf, si
     }
     case SEGDB_KIND_DATE:
         if (!bm_contains(f->present, row)) return NULL;
-        *len = value_format_date(f->i64[row], buf);
+        *len = value_format_date(field_int(f, row), buf);
         return buf;
     case SEGDB_KIND_TIME:
         if (!bm_contains(f->present, row)) return NULL;
-        *len = value_format_time(f->i64[row], db->opt.tz_offset_seconds, buf);
+        *len = value_format_time(field_int(f, row), db->opt.tz_offset_seconds, buf);
         return buf;
     case SEGDB_KIND_INTEGER:
         if (!bm_contains(f->present, row)) return NULL;

@@ -354,6 +354,22 @@ static const char *match_word(import_match m)
     }
 }
 
+/* "id, identifier, name, ...": the fields a column may name; malloc'd. */
+static char *importable_names(segdb_t *db)
+{
+    size_t cap = 64;
+    for (uint32_t k = 0; k < db->nfields; k++) cap += strlen(db->fields[k]->name) + 2;
+    char *s = malloc(cap), *w = s;
+    if (!s) return NULL;
+    *w = 0;
+    for (uint32_t k = 0; k < db->nfields; k++) {
+        const field *f = db->fields[k];
+        if (f->derived || k == F_ARCHIVED) continue;
+        w += sprintf(w, "%s%s", w == s ? "" : ", ", f->name);
+    }
+    return s;
+}
+
 static int header(imp *im, const csv_record *rec, segdb_err *err)
 {
     char b[80], b2[80];
@@ -406,7 +422,7 @@ static int header(imp *im, const csv_record *rec, segdb_err *err)
         im->cols[i] = f;
     }
     if (nunknown) {
-        char *names = store_field_names(im->db);
+        char *names = importable_names(im->db);
         int rc = err_set(err, SEGDB_EINVAL,
                          "unknown column%s %s in the header row: create %s with FIELD.CREATE %s <kind> (segdb-cli import "
                          "--create-fields creates unknown columns as text fields), or use one of: %s",

@@ -893,7 +893,9 @@ static int batch_reserve(ops_batch *b, size_t n)
 static int batch_col(ops_batch *b, const char *name, uint16_t *col)
 {
     for (uint32_t c = 0; c < b->ncols; c++)
-        if (b->cols[c] == name || strcmp(b->cols[c], name) == 0) { *col = (uint16_t)c; return SEGDB_OK; }
+        if (b->cols[c] == name) { *col = (uint16_t)c; return SEGDB_OK; }
+    for (uint32_t c = 0; c < b->ncols; c++)
+        if (strcmp(b->cols[c], name) == 0) { *col = (uint16_t)c; return SEGDB_OK; }
     if (b->ncols == UINT16_MAX) return SEGDB_ELIMIT;
     if (b->ncols == b->capcols) {
         uint32_t nc = b->capcols ? b->capcols * 2 : 32;

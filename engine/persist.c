@@ -335,11 +335,12 @@ static void save_field(pwriter *w, segdb_t *db, field *f)
         pw_bitmap(w, f->dict.bm[c]);
     }
     uint8_t mask = (f->codes8 ? 1 : 0) | (f->codes32 ? 2 : 0) | (f->i64 ? 4 : 0) | (f->i8 ? 8 : 0) |
-                   (f->f64 ? 16 : 0);
+                   (f->f64 ? 16 : 0) | (f->i32 ? 32 : 0);
     pw_u8(w, mask);
     if (f->codes8) pw_array(w, f->codes8, nrows);
     if (f->codes32) pw_array(w, f->codes32, (uint64_t)nrows * 4);
     if (f->i64) pw_array(w, f->i64, (uint64_t)nrows * 8);
+    if (f->i32) pw_array(w, f->i32, (uint64_t)nrows * 4);
     if (f->i8) pw_array(w, f->i8, nrows);
     if (f->f64) pw_array(w, f->f64, (uint64_t)nrows * 8);
     textdict *td = f->text;
@@ -571,6 +572,8 @@ static void load_field(preader *r, segdb_t *db, uint32_t k)
     if (mask & 1) load_column(r, db, (void **)&f->codes8, 1);
     if (mask & 2) load_column(r, db, (void **)&f->codes32, 4);
     if (mask & 4) load_column(r, db, (void **)&f->i64, 8);
+    if (mask & 32) load_column(r, db, (void **)&f->i32, 4);
+    if ((mask & 4) && (mask & 32)) { pr_fail(r, "a field has two integer columns"); return; }
     if (mask & 8) load_column(r, db, (void **)&f->i8, 1);
     if (mask & 16) load_column(r, db, (void **)&f->f64, 8);
     if (r->bad) return;

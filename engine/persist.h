@@ -10,7 +10,7 @@
  *   per field: str name | u8 kind | u8 flags (builtin, derived) | u8 text mode
  *     bitmap present
  *     u32 dict codes n | (n-1) x (str display, str folded, bitmap rows)
- *     u8 column mask (1 codes8, 2 codes32, 4 i64, 8 i8, 16 f64) | each present column as array
+ *     u8 column mask (1 codes8, 2 codes32, 4 i64, 8 i8, 16 f64, 32 i32) | each present column as array
  *     u8 has text | text: u32 n, array orig arena, array fold arena, arrays
  *       orig_off, fold_off, refs, last_row, next_same, multi (n x u32),
  *       u32 nmbms + bitmaps, u8 has row codes + array row_code

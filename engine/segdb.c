@@ -328,13 +328,17 @@ int segdb_flush_indexes(segdb_t *db)
     for (uint32_t k = 0; k < db->nfields; k++) {
         field *f = db->fields[k];
         if (f->ridx && rindex_flush(f->ridx)) return SEGDB_ENOMEM;
-        /* give back the slack of containers that grew one insert at a time */
+        /* give back the slack of containers that grew one insert at a time;
+         * fields everyone has become one run per chunk */
+        roaring_bitmap_run_optimize(f->present);
         roaring_bitmap_shrink_to_fit(f->present);
         for (uint32_t c = 1; c < f->dict.n; c++) roaring_bitmap_shrink_to_fit(f->dict.bm[c]);
         if (f->ridx)
             for (uint32_t l = 0; l < f->ridx->nlevels; l++)
                 for (uint32_t i = 0; i < f->ridx->lv[l].n; i++) roaring_bitmap_shrink_to_fit(f->ridx->lv[l].bms[i]);
     }
+    roaring_bitmap_run_optimize(db->live);
+    roaring_bitmap_run_optimize(db->universe);
     roaring_bitmap_shrink_to_fit(db->live);
     roaring_bitmap_shrink_to_fit(db->universe);
     /* containers grown one insert at a time leave freed chunks behind: hand

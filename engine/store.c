@@ -240,11 +240,14 @@ static int arena_put(char **arena, uint64_t *len, uint64_t *cap, const char *s, 
 /* A text-dictionary slot holds the folded value's 32-bit hash tag next to
  * its code, so probing compares tags and touches a string only on a likely
  * match (new unique values, like emails, are inserted without reading any). */
-static inline uint64_t td_slot(uint64_t h, uint32_t code) { return (h & UINT64_C(0xffffffff00000000)) | code; }
+#define TD_CODE_BITS 27u                          /* up to 134M distinct values per field */
+#define TD_CODE_MASK ((UINT32_C(1) << TD_CODE_BITS) - 1)
+#define TD_TAG(h) ((uint32_t)((h) >> 59) << TD_CODE_BITS) /* 5 hash bits above the code */
+static inline uint32_t td_slot(uint64_t h, uint32_t code) { return TD_TAG(h) | code; }
 
 static int td_rehash(textdict *td, uint32_t nslots)
 {
-    uint64_t *s = calloc(nslots, sizeof *s);
+    uint32_t *s = calloc(nslots, sizeof *s);
     uint64_t *tail = calloc(((size_t)td->n + 64) / 64, sizeof *tail);
     if (!s || !tail) { free(s); free(tail); return SEGDB_ENOMEM; }
     /* re-insert the head of each folded chain (codes no chain points to) */
@@ -269,12 +272,12 @@ uint32_t textdict_find(const textdict *td, const char *folded, size_t len)
 {
     if (!td->nslots) return 0;
     uint64_t h = hash_bytes(folded, len);
-    uint64_t tag = h & UINT64_C(0xffffffff00000000);
+    uint32_t tag = TD_TAG(h);
     uint32_t i = (uint32_t)h & (td->nslots - 1);
     while (td->slots[i]) {
-        uint64_t sl = td->slots[i];
-        if ((sl & UINT64_C(0xffffffff00000000)) == tag) {
-            uint32_t c = (uint32_t)sl;
+        uint32_t sl = td->slots[i];
+        if ((sl & ~TD_CODE_MASK) == tag) {
+            uint32_t c = sl & TD_CODE_MASK;
             const char *g = td->fold + td->fold_off[c];
             if (strncmp(g, folded, len) == 0 && g[len] == 0) return c;
         }
@@ -312,6 +315,7 @@ static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f
         const char *o = td_orig(td, c);
         if (strncmp(o, s, len) == 0 && o[len] == 0) return c;
     }
+    if (td->n + 1 > TD_CODE_MASK) return 0; /* full: reported as out of memory */
     if (td->n + 1 > td->cap && td_grow_codes(td)) return 0;
     if ((td->n + 1) * 4 > td->nslots * 3 && td_rehash(td, td->nslots ? td->nslots * 2 : 64)) return 0;
     uint32_t c = td->n;
@@ -436,8 +440,8 @@ static const char *const STATUS_MEMBERS[] = {"never_subscribed", "subscribed", "
 static const char *const REL_MEMBERS[] = {"new", "approached", "hot", "potential", "lost", "won", "dont_forget"};
 static const char *const BOOL_MEMBERS[] = {"no", "yes"};
 
-static const uint8_t SHIFTS_TIME[] = {18, 22, 26};
-static const uint8_t SHIFTS_DATE[] = {2, 6, 10};
+static const uint8_t SHIFTS_TIME[] = {20, 23, 26}; /* 12 days, 97 days, 2.1 years */
+static const uint8_t SHIFTS_DATE[] = {5, 8, 11}; /* 32 days, 256 days, 5.6 years */
 static const uint8_t SHIFTS_INT[] = {0, 5, 10, 20, 40};
 static const uint8_t SHIFTS_NUMBER[] = {44, 50, 56};
 
@@ -681,6 +685,7 @@ static void field_free(field *f, uint32_t rows_cap)
     col_free(f->codes32, (size_t)rows_cap * 4);
     td_free(f->text, rows_cap);
     col_free(f->i64, (size_t)rows_cap * 8);
+    col_free(f->i32, (size_t)rows_cap * 4);
     col_free(f->f64, (size_t)rows_cap * 8);
     rindex_free(f->ridx);
     free(f);
@@ -709,7 +714,8 @@ int64_t store_now(segdb_t *db)
 
 uint32_t store_row_of(segdb_t *db, uint64_t id)
 {
-    if (!db->id_nslots) return UINT32_MAX;
+    /* an id above every id ever written is new: no probe (bulk loads of new contacts) */
+    if (!db->id_nslots || id > db->max_id) return UINT32_MAX;
     uint32_t mask = db->id_nslots - 1;
     uint32_t i = (uint32_t)mix64(id) & mask;
     while (db->id_slots[i]) {
@@ -745,6 +751,7 @@ static size_t field_columns(field *f, void ***cols, size_t *widths)
     if (f->codes8) { cols[n] = (void **)&f->codes8; widths[n++] = 1; }
     if (f->codes32) { cols[n] = (void **)&f->codes32; widths[n++] = 4; }
     if (f->i64) { cols[n] = (void **)&f->i64; widths[n++] = 8; }
+    if (f->i32) { cols[n] = (void **)&f->i32; widths[n++] = 4; }
     if (f->i8) { cols[n] = (void **)&f->i8; widths[n++] = 1; }
     if (f->f64) { cols[n] = (void **)&f->f64; widths[n++] = 8; }
     if (f->text && f->text->row_code) { cols[n] = (void **)&f->text->row_code; widths[n++] = 4; }
@@ -910,6 +917,7 @@ void store_clear(segdb_t *db, field *f, uint32_t row)
     case SEGDB_KIND_NUMBER:
         rindex_remove(f->ridx, field_key(f, row), row);
         if (f->i64) f->i64[row] = 0;
+        if (f->i32) f->i32[row] = 0;
         if (f->i8) f->i8[row] = 0;
         if (f->f64) f->f64[row] = 0;
         if (f->id == F_BIRTHDAY) derived_birthday(db, row, false, 0);
@@ -980,15 +988,33 @@ int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code)
     return SEGDB_OK;
 }
 
+/* Move a narrow int32 column to int64 (a value no longer fits 32 bits). */
+static int widen_int_column(segdb_t *db, field *f)
+{
+    int64_t *w = col_alloc((size_t)(db->rows_cap ? db->rows_cap : 1) * 8);
+    if (!w) return SEGDB_ENOMEM;
+    for (uint32_t r = 0; r < db->nrows; r++) w[r] = f->i32[r];
+    col_free(f->i32, (size_t)(db->rows_cap ? db->rows_cap : 1) * 4);
+    f->i32 = NULL;
+    f->i64 = w;
+    return SEGDB_OK;
+}
+
 int store_set_int(segdb_t *db, field *f, uint32_t row, int64_t v)
 {
     bool column = !f->ids_ref && !f->i8;
-    if (column && ensure_col(db, (void **)&f->i64, 8)) return SEGDB_ENOMEM;
+    bool fits = v >= INT32_MIN && v <= INT32_MAX;
+    if (column && !f->i64 && !f->i32) {
+        /* most times (1901-2038), days and counts fit 32 bits: half the memory */
+        if (fits ? ensure_col(db, (void **)&f->i32, 4) : ensure_col(db, (void **)&f->i64, 8)) return SEGDB_ENOMEM;
+    }
+    if (column && f->i32 && !fits && widen_int_column(db, f)) return SEGDB_ENOMEM;
     if (bm_contains(f->present, row)) {
         if (field_int(f, row) == v) return SEGDB_OK;
         store_clear(db, f, row);
     }
-    if (column) f->i64[row] = v;
+    if (column && f->i32) f->i32[row] = (int32_t)v;
+    else if (column) f->i64[row] = v;
     else if (f->i8) f->i8[row] = (uint8_t)v;
     int rc = rindex_add(f->ridx, row);
     if (rc) return rc;
@@ -1059,7 +1085,7 @@ static bool dont_forget_due(segdb_t *db, uint32_t row)
     uint8_t rel = db->fields[F_RELATIONSHIP]->codes8 ? db->fields[F_RELATIONSHIP]->codes8[row] : 0;
     if (rel == REL_WON || rel == REL_LOST) return false;
     int64_t cutoff = store_now(db) - (int64_t)db->opt.dont_forget_days * 86400;
-    return lc->i64[row] < cutoff;
+    return field_int(lc, row) < cutoff;
 }
 
 char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len)
@@ -1114,7 +1140,7 @@ char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len)
             n = strlen(s);
             break;
         case SEGDB_KIND_DATE:
-            n = value_format_date(f->i64[row], buf);
+            n = value_format_date(field_int(f, row), buf);
             s = buf;
             break;
         case SEGDB_KIND_TIME:
@@ -1158,10 +1184,11 @@ uint64_t store_mem_bytes(segdb_t *db)
         if (f->codes8) n += db->nrows;
         if (f->codes32) n += (uint64_t)db->nrows * 4;
         if (f->i64 || f->f64) n += (uint64_t)db->nrows * 8;
+        if (f->i32) n += (uint64_t)db->nrows * 4;
         if (f->i8) n += db->nrows;
         if (f->text) {
             const textdict *td = f->text;
-            n += td->orig_len + td->fold_len + (uint64_t)td->n * 24 + (uint64_t)td->nslots * 8;
+            n += td->orig_len + td->fold_len + (uint64_t)td->n * 24 + (uint64_t)td->nslots * 4;
             n += (uint64_t)td->posts_cap * sizeof(tpost);
             for (uint32_t i = 0; i < td->nposts; i++)
                 n += td->posts[i].bm ? roaring_bitmap_size_in_bytes(td->posts[i].bm) : (uint64_t)td->posts[i].cap * 4;

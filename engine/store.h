@@ -93,7 +93,7 @@ typedef struct textdict {
     tpost *posts;               /* rows of each shared value */
     uint32_t nposts, posts_cap;
     uint32_t n, cap;            /* codes 1..n-1 */
-    uint64_t *slots;            /* folded hash: (hash tag << 32) | first code with that value */
+    uint32_t *slots;            /* folded hash: 5 hash-tag bits | 27-bit first code with that value */
     uint32_t nslots;
     uint32_t *row_code;         /* per row, 0 = missing (col_alloc) */
 } textdict;
@@ -112,6 +112,8 @@ typedef struct field {
     uint32_t *codes32;          /* CATEGORY per-row code */
     textdict *text;             /* TEXT */
     int64_t *i64;               /* TIME (seconds), DATE (days), INTEGER */
+    int32_t *i32;               /* the same while every value fits 32 bits (then i64 is NULL);
+                                 * widened to i64 by the first value that doesn't */
     uint8_t *i8;                /* small derived integers (birthday_month, birthday_day) */
     double *f64;                /* NUMBER */
     uint64_t *const *ids_ref;   /* bucket: no column, computed from &db->ids */
@@ -154,6 +156,7 @@ static inline int64_t field_int(const field *f, uint32_t row)
 {
     if (f->ids_ref) return store_bucket_of((*f->ids_ref)[row]);
     if (f->i8) return f->i8[row];
+    if (f->i32) return f->i32[row];
     return f->i64[row];
 }
 

@@ -4,9 +4,10 @@
  *
  * Kept here, not in the engine: the target syntax (`ID <id>...` with the
  * shared id parser of commands.c, or `WHERE <filter>` joined by spaces), the
- * option grammar of SPLIT and FACET, OVERLAP's `|` separators, NUL bytes in
- * names (the engine takes names as C strings) and the RESP shape of every
- * reply. Everything about values (UTF-8, tag and group names, percentages,
+ * option grammar of SPLIT and FACET, OVERLAP's `|` separators, NUL bytes and
+ * invalid UTF-8 in names (the engine takes names as C strings and echoes
+ * them in its messages, which must stay valid text) and the RESP shape of
+ * every reply. Everything about values (UTF-8, tag and group names, percentages,
  * limits on notes and parts) is the engine's to decide; its codes map to
  * code words through reply_engine_error.
  *

@@ -61,6 +61,7 @@ static void info_hook(server_ctx *srv, void *ctx, reply_buf *t)
     info_line(t, "saves:%" PRIu64, st.saves);
     info_line(t, "bgsave_in_progress:%d", st.bgsave_in_progress ? 1 : 0);
     info_line(t, "last_bgsave_status:%s", st.last_bgsave_ok ? "ok" : "err");
+    info_line(t, "latest_fork_usec:%" PRIu64, st.latest_fork_usec);
     info_line(t, "last_bgsave_error:%s", st.last_bgsave_error);
     info_line(t, "rdb_changes_since_last_save:%" PRIu64, st.changes_since_save);
     info_line(t, "log_bytes_since_last_save:%" PRIu64, st.log_bytes_since_save);

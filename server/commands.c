@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd_campaign.h"
+#include "cmd_csv.h"
 #include "cmd_persist.h"
 #include "server.h"
 
@@ -58,6 +59,11 @@ static const cmd_def TABLE[] = {
      "Ids (or rows of fields) of the contacts matching a filter", "contacts"},
     {"EXPLAIN", -3, R, cmd_explain, "WHERE filter", "The bitmap plan of a filter", "contacts"},
     {"DBSIZE", 1, R, cmd_dbsize, "", "Number of contacts, archived included", "contacts"},
+    {"IMPORT", -2, W, cmd_import, "[MATCH id|identifier|email|phone] csv",
+     "Creates or updates contacts from CSV text (header row first); replies created, updated, rejected and "
+     "each rejected row's line and reason", "contacts"},
+    {"EXPORT", -1, R, cmd_export, "[FIELDS f1,f2,...] [CURSOR c] [COUNT n] [WHERE filter]",
+     "One page of contacts as CSV: [next cursor, csv]; cursor 0 starts, \"0\" back means done", "contacts"},
     {"FIELD.CREATE", 3, W, cmd_field_create, "name text|number|integer|time|bool|category",
      "Creates a custom field", "fields"},
     {"FIELD.LIST", 1, R, cmd_field_list, "", "Every field as name, kind pairs", "fields"},

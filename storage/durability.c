@@ -48,6 +48,7 @@ struct dur {
 
     uint64_t seq;                 /* last record appended */
     uint64_t appended;            /* records appended since open */
+    uint64_t flushed_appended;    /* `appended` at the last successful flush */
 
     bool readonly;
     char reason[DUR_REASON_BYTES];
@@ -67,6 +68,7 @@ struct dur {
     bool last_bgsave_ok;
     char last_bgsave_error[SEGDB_ERR_MSG_BYTES];
     int64_t last_bgsave_fail_ms;  /* 0 = none */
+    uint64_t fork_usec;           /* how long the last fork() blocked the server */
 };
 
 /* What a BGSAVE child reports; fits one atomic pipe write. */
@@ -224,7 +226,7 @@ static void enter_readonly(dur_t *d, const char *why)
             why);
     d->readonly = true;
     snprintf(d->reason, sizeof d->reason,
-             "the write-ahead log failed (%s); writes are refused until it works again", why);
+             "the write-ahead log failed (%.1000s); writes are refused until it works again", why);
 }
 
 int dur_flush(dur_t *d, segdb_err *err)
@@ -241,9 +243,12 @@ int dur_flush(dur_t *d, segdb_err *err)
         enter_readonly(d, e.msg);
         return set_err(err, rc == SEGDB_ENOMEM ? SEGDB_ENOMEM : SEGDB_EREADONLY, "%s", d->reason);
     }
-    if (d->readonly || d->opt.fsync_mode != WAL_FSYNC_NO) {
-        /* A rotation that failed after the records were written leaves the
-         * log refusing appends: that is read-only too (retried above). */
+    bool wrote = d->appended != d->flushed_appended;
+    d->flushed_appended = d->appended;
+    if (d->readonly || wrote) {
+        /* A rotation (only after a flush that wrote) that failed after the
+         * records were written leaves the log refusing appends: that is
+         * read-only too (retried above). */
         wal_stats ws;
         wal_get_stats(d->wal, &ws);
         if (ws.readonly) {
@@ -359,6 +364,8 @@ int dur_bgsave(dur_t *d, segdb_err *err)
     wal_stats ws;
     wal_get_stats(d->wal, &ws);
     pid_t parent = getpid();
+    struct timespec f0, f1;
+    clock_gettime(CLOCK_MONOTONIC, &f0);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -370,6 +377,8 @@ int dur_bgsave(dur_t *d, segdb_err *err)
         close(p[0]);
         child_main(d, p[1], parent);
     }
+    clock_gettime(CLOCK_MONOTONIC, &f1);
+    d->fork_usec = (uint64_t)((f1.tv_sec - f0.tv_sec) * 1000000 + (f1.tv_nsec - f0.tv_nsec) / 1000);
     close(p[1]);
     fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
     d->child = pid;
@@ -484,6 +493,7 @@ void dur_get_stats(dur_t *d, dur_stats *st)
     st->saves = d->saves;
     st->bgsave_in_progress = d->child != 0;
     st->bgsave_seq = d->child ? d->child_seq : 0;
+    st->latest_fork_usec = d->fork_usec;
     st->last_bgsave_ok = d->last_bgsave_ok;
     snprintf(st->last_bgsave_error, sizeof st->last_bgsave_error, "%s", d->last_bgsave_error);
     st->changes_since_save = d->seq > d->last_save_seq ? d->seq - d->last_save_seq : 0;

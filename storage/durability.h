@@ -127,6 +127,7 @@ typedef struct dur_stats {
     uint64_t saves;                   /* snapshots written this run */
     bool bgsave_in_progress;
     uint64_t bgsave_seq;              /* the running one's seq */
+    uint64_t latest_fork_usec;        /* how long the last BGSAVE's fork() blocked the caller */
     bool last_bgsave_ok;              /* true until a BGSAVE fails */
     char last_bgsave_error[SEGDB_ERR_MSG_BYTES];
     uint64_t changes_since_save;      /* records since the newest snapshot */

@@ -275,3 +275,29 @@ Test(engine, explain_shows_cardinalities)
     free(t);
     segdb_close(db);
 }
+
+Test(engine, integer_columns_widen_past_32_bits)
+{
+    segdb_t *db = open_db();
+    UP(db, 1, "purchases", "5", "created_at", "1600000000");
+    UP(db, 2, "purchases", "7");
+    UP(db, 3, "purchases", "5000000000", "created_at", "4200000000"); /* year 2103 */
+    UP(db, 4, "purchases", "-3000000000");
+    cr_assert_eq(count(db, "purchases:5"), 1);
+    cr_assert_eq(count(db, "purchases > 4000000000"), 1);
+    cr_assert_eq(count(db, "purchases < 0"), 1);
+    cr_assert_eq(count(db, "created_at > 2100-01-01"), 1);
+    cr_assert_eq(count(db, "purchases >= 5 AND purchases <= 7"), 2);
+    segdb_strvec sv;
+    segdb_err e;
+    const char *f[] = {"purchases", "created_at"};
+    cr_assert_eq(segdb_get(db, 3, f, 2, &sv, &e), 1);
+    cr_assert_str_eq(sv.v[1], "5000000000");
+    cr_assert_str_eq(sv.v[3], "4200000000");
+    segdb_strvec_free(&sv);
+    cr_assert_eq(segdb_get(db, 1, f, 1, &sv, &e), 1);
+    cr_assert_str_eq(sv.v[1], "5");
+    segdb_strvec_free(&sv);
+    cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+    segdb_close(db);
+}

@@ -533,6 +533,14 @@ Test(server_campaign, group_rejections)
     EXPECT_PREFIX("GROUP.CREATE kids PARENT NOSUCH", "-ERR no group 'NOSUCH' to be the parent");
     EXPECT_PREFIX("GROUP.CREATE \"\\xff\\xfe\"", "-ERR group name is not valid UTF-8");
     EXPECT_PREFIX("GROUP.CREATE \"a\\x00b\"", "-ERR group name contains a NUL byte");
+    /* strict UTF-8: overlong, surrogate, past U+10FFFF, cut short */
+    EXPECT("GROUP.ADD \"\\xc0\\xaf\" ID 1", "-ERR group code is not valid UTF-8\r\n");
+    EXPECT("GROUP.DEL \"\\xed\\xa0\\x80\"", "-ERR group code is not valid UTF-8\r\n");
+    EXPECT("SEGMENT.GET \"\\xf4\\x90\\x80\\x80\"", "-ERR segment name is not valid UTF-8\r\n");
+    EXPECT("FACET \"city\\xe1\\xbb\"", "-ERR field name is not valid UTF-8\r\n");
+    EXPECT_PREFIX("FACET \"\\xf0\\x9f\\x98\\x80\"", "-ERR unknown field"); /* valid 4-byte UTF-8 */
+    EXPECT("SPLIT PERCENT \"\\xff\"", "-ERR percentage is not valid UTF-8\r\n");
+    EXPECT("SPLIT 2 BY \"\\xff\"", "-ERR BY field is not valid UTF-8\r\n");
     EXPECT_PREFIX("GROUP.CREATE \"!!!\"", "-ERR ");
     EXPECT_PREFIX("GROUP.CREATE \"\"", "-ERR ");
     EXPECT_PREFIX("GROUP.CREATE a b", "-ERR syntax error: GROUP.CREATE takes <name> [PARENT <code>]");

@@ -34,7 +34,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
 #include <xxhash.h>
 
 #include "ops.h"
@@ -147,12 +151,11 @@ static bool frame_ok(const uint8_t *d, uint64_t size, uint64_t off, uint32_t *le
         snprintf(why, whycap, "frame of %" PRIu32 " bytes runs past the end of the file", flen);
         return false;
     }
-    XXH64_state_t *xs = XXH64_createState();
-    XXH64_reset(xs, 0);
-    XXH64_update(xs, h, 17);
-    XXH64_update(xs, h + WAL_FRAME_HEADER_BYTES, stored);
-    bool sum = XXH64_digest(xs) == le64(h + 17);
-    XXH64_freeState(xs);
+    XXH64_state_t xs; /* on the stack: the state is a plain struct */
+    XXH64_reset(&xs, 0);
+    XXH64_update(&xs, h, 17);
+    XXH64_update(&xs, h + WAL_FRAME_HEADER_BYTES, stored);
+    bool sum = XXH64_digest(&xs) == le64(h + 17);
     if (!sum) {
         snprintf(why, whycap, "bad checksum");
         return false;
@@ -443,15 +446,29 @@ static int check_dir(const char *dir, bool dump, bool repair)
         break;
     }
     if (repair && res.status != WAL_SCAN_CLEAN) {
+        /* Never under a running server: take its lock (see server/main.c). */
+        char lock[4096];
+        snprintf(lock, sizeof lock, "%s/LOCK", dir);
+        int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+            printf("repair refused: %s: %s\n", lock,
+                   lfd >= 0 && errno == EWOULDBLOCK ? "a segdb-server uses this directory; stop it first"
+                                                    : strerror(errno));
+            if (lfd >= 0)
+                close(lfd);
+            return 2;
+        }
         wal_scan_result done;
         rc = wal_scan(dir, NULL, base, NULL, NULL, WAL_SCAN_REPAIR, &done, &e);
         if (rc) {
             printf("repair failed: %s\n", e.msg);
+            close(lfd);
             return 2;
         }
         printf("repaired: %s cut at offset %" PRIu64 "; lost %" PRIu64 " valid record(s), %" PRIu64
                " bytes, %" PRIu64 " segment file(s) deleted\n",
                done.file, done.offset, done.dropped_records, done.dropped_bytes, done.removed_segments);
+        close(lfd);
         status = 0;
     }
     return status;

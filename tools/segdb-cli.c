@@ -38,6 +38,7 @@
 #include "cli_backend.h"
 #include "cli_buf.h"
 #include "cli_complete.h"
+#include "cli_csv.h"
 #include "cli_edit.h"
 #include "cli_embedded.h"
 #include "cli_remote.h"
@@ -86,9 +87,17 @@ typedef struct cli_subcommand {
 } cli_subcommand;
 
 static int cmd_help(cli_session *s, int argc, char **argv);
+static int cmd_import(cli_session *s, int argc, char **argv) { return cli_csv_import(s->b, argc, argv); }
+static int cmd_export(cli_session *s, int argc, char **argv) { return cli_csv_export(s->b, argc, argv); }
 
 static const cli_subcommand SUBCOMMANDS[] = {
     {"help", cmd_help, "help [COMMAND | @GROUP]   syntax and summary of server commands"},
+    {"import", cmd_import,
+     "import FILE [--match id|identifier|email|phone] [--create-fields] [--errors REPORT.csv]\n"
+     "                     load a CSV file through IMPORT (see docs/import-export.md)"},
+    {"export", cmd_export,
+     "export [--fields f1,f2,...] [--where FILTER] [--excel] [-o FILE]\n"
+     "                     contacts as CSV through EXPORT, to stdout or FILE"},
 };
 #define NSUBCOMMANDS (sizeof(SUBCOMMANDS) / sizeof(SUBCOMMANDS[0]))
 
