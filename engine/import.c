@@ -447,6 +447,17 @@ static int header(imp *im, const csv_record *rec, segdb_err *err)
                            match_word(im->match));
         im->key_f = im->cols[im->key_col];
     }
+    /* size the batch once: about one row per line, a value per column (a hint, capped) */
+    size_t lines = 1;
+    for (const char *p = im->in, *end = im->in + im->in_len; p && p < end && lines <= SEGDB_MAX_IMPORT_ROWS; p++) {
+        p = memchr(p, '\n', (size_t)(end - p));
+        if (!p) break;
+        lines++;
+    }
+    size_t cells = lines * n;
+    if (cells > im->in_len / 2 + lines) cells = im->in_len / 2 + lines;
+    if (cells > (1u << 20)) cells = 1u << 20;
+    if (ops_batch_reserve(im->batch, lines, cells)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     return SEGDB_OK;
 }
 
@@ -464,7 +475,7 @@ static int store_key(imp *im, const char *fk, size_t flen, uint64_t *id, uint64_
     if (!td) return 0;
     uint64_t total = 0;
     uint32_t row = UINT32_MAX;
-    for (uint32_t c = textdict_find(td, fk, flen); c; c = td->next_same[c]) {
+    for (uint32_t c = textdict_find(td, fk, flen); c; c = td_next(td, c)) {
         if (!td->refs[c]) continue;
         total += td->refs[c];
         if (td->refs[c] == 1) {

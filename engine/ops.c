@@ -210,6 +210,21 @@ static uint64_t get_le(rbuf *b, int n)
     return v;
 }
 
+/* An unsigned LEB128 of at most 10 bytes (REC_IMPORT). */
+static uint64_t get_var(rbuf *b)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        const unsigned char *q = take(b, 1);
+        if (!q) return 0;
+        if (shift == 63 && *q > 1) break;
+        v |= (uint64_t)(*q & 0x7F) << shift;
+        if (!(*q & 0x80)) return v;
+    }
+    b->bad = true;
+    return 0;
+}
+
 /* ---- upsert --------------------------------------------------------------- */
 
 typedef enum { PV_SET, PV_CLEAR } pv_op;
@@ -244,11 +259,11 @@ static int members_error(segdb_err *err, const field *f, const char *s, size_t l
                    (int)(len > 100 ? 100 : len), s, f->name, list);
 }
 
-static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, pval *pv, bool *names_type,
+/* f: kv's field when the caller looked it up already (IMPORT: once per column), or NULL. */
+static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f, pval *pv, bool *names_type,
                          segdb_err *err)
 {
-    size_t nl = strlen(kv->name);
-    field *f = store_field(db, kv->name, nl);
+    if (!f) f = store_field(db, kv->name, strlen(kv->name));
     if (!f) {
         char *names = store_field_names(db);
         int rc = err_set(err, SEGDB_EINVAL,
@@ -359,7 +374,9 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, pval *pv,
     return SEGDB_OK;
 }
 
-static int prepare_upsert(segdb_t *db, const record *r, pval *pv, bool *names_type, segdb_err *err)
+/* fs[i]: the field of kv[i] when known (IMPORT), or fs NULL. */
+static int prepare_upsert(segdb_t *db, const record *r, field *const *fs, pval *pv, bool *names_type,
+                          segdb_err *err)
 {
     const rec_upsert *u = &r->u.upsert;
     if (u->id == 0) return err_set(err, SEGDB_EINVAL, "id 0 is not allowed; ids are 1 to 18446744073709551615");
@@ -369,7 +386,7 @@ static int prepare_upsert(segdb_t *db, const record *r, pval *pv, bool *names_ty
                        (unsigned long long)u->id);
     *names_type = false;
     for (size_t i = 0; i < u->n; i++) {
-        int rc = prepare_value(db, r->time, &u->kv[i], &pv[i], names_type, err);
+        int rc = prepare_value(db, r->time, &u->kv[i], fs ? fs[i] : NULL, &pv[i], names_type, err);
         if (rc) return rc;
         if (pv[i].f->id == F_IDENTIFIER && pv[i].op == PV_SET) {
             const textdict *td = pv[i].f->text;
@@ -490,7 +507,7 @@ static int text_code_exact(const field *f, const char *s, size_t len, uint32_t *
     char *fv = store_text_fold(f, s, len, &flen);
     if (!fv) return SEGDB_ENOMEM;
     *code = 0;
-    for (uint32_t c = textdict_find(td, fv, flen); c; c = td->next_same[c]) {
+    for (uint32_t c = textdict_find(td, fv, flen); c; c = td_next(td, c)) {
         const char *o = text_orig(td, c);
         if (strncmp(o, s, len) == 0 && o[len] == 0) { *code = c; break; }
     }
@@ -512,7 +529,7 @@ static int set_check(segdb_t *db, int64_t now, const char *fname, const char *va
     segdb_kv kv = {fname, value, len};
     bool names_type = false;
     memset(pv, 0, sizeof *pv);
-    return prepare_value(db, now, &kv, pv, &names_type, err);
+    return prepare_value(db, now, &kv, NULL, pv, &names_type, err);
 }
 
 /* identifier is unique: one contact at most, and not one another contact holds. */
@@ -782,7 +799,10 @@ struct ops_batch {
     int64_t time;
     bool committed;
     const char **cols;          /* distinct field names, by pointer (kv[].name) */
+    field **colf;               /* each column's field (NULL: unknown, UPSERT's check words it) */
     uint32_t ncols, capcols;
+    field **rowf;               /* scratch: the fields of one row's cells */
+    size_t caprowf;
     uint64_t *ids;
     size_t *koff;               /* row i's cells: [koff[i], koff[i + 1]) */
     bool *names_type;
@@ -811,6 +831,8 @@ void ops_batch_free(ops_batch *b)
 {
     if (!b) return;
     free(b->cols);
+    free(b->colf);
+    free(b->rowf);
     free(b->ids);
     free(b->koff);
     free(b->names_type);
@@ -861,10 +883,12 @@ static int ident_grow(ops_batch *b)
     return SEGDB_OK;
 }
 
-static int batch_reserve(ops_batch *b, size_t n)
+/* Room for rows more rows and n more cells. */
+static int batch_grow(ops_batch *b, size_t rows, size_t n)
 {
-    if (b->nrows + 1 >= b->caprows) {
+    if (b->nrows + rows >= b->caprows) {
         size_t nc = b->caprows ? b->caprows * 2 : 64;
+        while (nc <= b->nrows + rows) nc *= 2;
         uint64_t *ids = realloc(b->ids, nc * sizeof *ids);
         if (ids) b->ids = ids;
         size_t *ko = realloc(b->koff, (nc + 1) * sizeof *ko);
@@ -889,6 +913,10 @@ static int batch_reserve(ops_batch *b, size_t n)
     return SEGDB_OK;
 }
 
+static int batch_reserve(ops_batch *b, size_t n) { return batch_grow(b, 1, n); }
+
+int ops_batch_reserve(ops_batch *b, size_t rows, size_t cells) { return batch_grow(b, rows, cells); }
+
 /* The column of a field name (by pointer, then by text), added when new. */
 static int batch_col(ops_batch *b, const char *name, uint16_t *col)
 {
@@ -900,11 +928,14 @@ static int batch_col(ops_batch *b, const char *name, uint16_t *col)
     if (b->ncols == b->capcols) {
         uint32_t nc = b->capcols ? b->capcols * 2 : 32;
         const char **a = realloc(b->cols, nc * sizeof *a);
-        if (!a) return SEGDB_ENOMEM;
-        b->cols = a;
+        if (a) b->cols = a;
+        field **fa = realloc(b->colf, nc * sizeof *fa);
+        if (fa) b->colf = fa;
+        if (!a || !fa) return SEGDB_ENOMEM;
         b->capcols = nc;
     }
     b->cols[b->ncols] = name;
+    b->colf[b->ncols] = store_field(b->db, name, strlen(name));
     *col = (uint16_t)b->ncols++;
     return SEGDB_OK;
 }
@@ -916,12 +947,26 @@ int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb
     if (batch_reserve(b, n)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     size_t k0 = b->nkv;
     if (n) memcpy(b->kv + k0, kv, n * sizeof *kv);
+    if (n > b->caprowf) {
+        field **a = realloc(b->rowf, n * sizeof *a);
+        if (!a) return err_set(err, SEGDB_ENOMEM, "out of memory");
+        b->rowf = a;
+        b->caprowf = n;
+    }
+    /* columns first: each field name is looked up once per batch, not per cell */
+    int rc;
+    for (size_t i = 0; i < n; i++) {
+        rc = batch_col(b, kv[i].name, &b->kcol[k0 + i]);
+        if (rc == SEGDB_ELIMIT) return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
+        if (rc) return err_set(err, rc, "out of memory");
+        b->rowf[i] = b->colf[b->kcol[k0 + i]];
+    }
     record r = {.kind = REC_UPSERT, .time = b->time};
     r.u.upsert.id = id;
     r.u.upsert.kv = b->kv + k0;
     r.u.upsert.n = n;
     bool names_type = false;
-    int rc = prepare_upsert(b->db, &r, b->pv + k0, &names_type, err);
+    rc = prepare_upsert(b->db, &r, b->rowf, b->pv + k0, &names_type, err);
     if (rc) return rc;
     /* identifier: unique within the batch too */
     size_t ident = 0;
@@ -948,11 +993,6 @@ int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb
             ident = k0 + i + 1;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        rc = batch_col(b, b->kv[k0 + i].name, &b->kcol[k0 + i]);
-        if (rc == SEGDB_ELIMIT) return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
-        if (rc) return err_set(err, rc, "out of memory");
-    }
     if (ident) {
         size_t slot;
         ident_find(b, b->kv[ident - 1].value, b->kv[ident - 1].value_len, &slot);
@@ -966,20 +1006,51 @@ int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb
     return SEGDB_OK;
 }
 
+/* Unsigned LEB128: 7 bits a byte, low bits first. */
+static size_t var_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) v >>= 7, n++;
+    return n;
+}
+
+static unsigned char *var_put(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
 static void batch_encode(wbuf *w, const ops_batch *b)
 {
     put_u16(w, (uint16_t)b->ncols);
     for (uint32_t c = 0; c < b->ncols; c++) put_str16(w, b->cols[c]);
     if (b->nrows > UINT32_MAX) { w->oom = true; return; }
     put_u32(w, (uint32_t)b->nrows);
-    for (size_t i = 0; i < b->nrows && !w->oom; i++) {
-        put_u64(w, b->ids[i]);
-        put_u16(w, (uint16_t)(b->koff[i + 1] - b->koff[i]));
+    /* the rows are most of the record: size them once, then write in place */
+    size_t need = 0;
+    for (size_t i = 0; i < b->nrows; i++) {
+        need += 8 + var_len(b->koff[i + 1] - b->koff[i]);
+        for (size_t k = b->koff[i]; k < b->koff[i + 1]; k++)
+            need += var_len(b->kcol[k]) + var_len(b->kv[k].value_len) + b->kv[k].value_len;
+    }
+    if (!reserve(w, need)) return;
+    unsigned char *p = w->p + w->len;
+    for (size_t i = 0; i < b->nrows; i++) {
+        uint64_t id = b->ids[i];
+        for (int k = 0; k < 8; k++) *p++ = (unsigned char)(id >> (8 * k));
+        p = var_put(p, b->koff[i + 1] - b->koff[i]);
         for (size_t k = b->koff[i]; k < b->koff[i + 1]; k++) {
-            put_u16(w, b->kcol[k]);
-            put_str32(w, b->kv[k].value, b->kv[k].value_len);
+            p = var_put(p, b->kcol[k]);
+            p = var_put(p, b->kv[k].value_len);
+            memcpy(p, b->kv[k].value, b->kv[k].value_len);
+            p += b->kv[k].value_len;
         }
     }
+    w->len += need;
 }
 
 /* Each row through UPSERT's apply, in order. */
@@ -1028,7 +1099,7 @@ static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *o
         if (r->u.upsert.n == 0) return err_set(err, SEGDB_EINVAL, "UPSERT needs at least one field and value");
         pv = calloc(r->u.upsert.n, sizeof *pv);
         if (!pv) return err_set(err, SEGDB_ENOMEM, "out of memory");
-        rc = prepare_upsert(db, r, pv, &names_type, err);
+        rc = prepare_upsert(db, r, NULL, pv, &names_type, err);
         if (rc) goto done;
         break;
     case REC_DELETE:
@@ -1405,23 +1476,25 @@ int ops_apply_bytes(segdb_t *db, uint64_t seq, const void *bytes, size_t len, se
         if (d.oom) break;
         for (uint32_t c = 0; c < nc && !b.bad && !d.oom; c++) cols[c] = get_str(&b, &d, 2);
         uint32_t nr = (uint32_t)get_le(&b, 4);
-        if (b.bad || (uint64_t)nr * 10 > len) goto bad; /* each row takes at least 10 bytes */
+        if (b.bad || (uint64_t)nr * 9 > len) goto bad; /* each row takes at least 9 bytes */
         if (d.oom) break;
         rowkv = malloc(UINT16_MAX * sizeof *rowkv);
         batch = ops_batch_create(db, r.time);
         if (!rowkv || !batch) { rc = err_set(err, SEGDB_ENOMEM, "out of memory"); goto out; }
         for (uint32_t i = 0; i < nr; i++) {
             uint64_t id = get_le(&b, 8);
-            uint16_t n = (uint16_t)get_le(&b, 2);
-            for (uint16_t k = 0; k < n && !b.bad; k++) {
-                uint16_t col = (uint16_t)get_le(&b, 2);
-                rowkv[k].value = get_bytes(&b, &rowkv[k].value_len);
-                if (col >= nc) b.bad = true;
+            uint64_t n = get_var(&b);
+            if (n > UINT16_MAX) b.bad = true;
+            for (uint64_t k = 0; k < n && !b.bad; k++) {
+                uint64_t col = get_var(&b), vl = get_var(&b);
+                rowkv[k].value = vl <= UINT32_MAX ? take(&b, (size_t)vl) : NULL;
+                rowkv[k].value_len = (size_t)vl;
+                if (col >= nc || vl > UINT32_MAX) b.bad = true;
                 else rowkv[k].name = cols[col];
             }
             if (b.bad) goto bad;
             segdb_err rerr;
-            rc = ops_batch_add(batch, id, rowkv, n, &rerr);
+            rc = ops_batch_add(batch, id, rowkv, (size_t)n, &rerr);
             if (rc) {
                 rc = err_set(err, rc, "import record, row %u: %s", i + 1, rerr.msg);
                 goto out;

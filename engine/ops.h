@@ -41,7 +41,8 @@
  *   REC_NOTE_EDIT 17:     u64 contact id | u64 note id | str32 text
  *   REC_NOTE_DEL 18:      u64 contact id | u64 note id
  *   REC_IMPORT 19:        u16 ncols | ncols x str16 field name |
- *                         u32 nrows | nrows x (u64 id | u16 n | n x (u16 column | str32 value))
+ *                         u32 nrows | nrows x (u64 id | var n | n x (var column | var len | value))
+ *                         (var = unsigned LEB128: 7 bits a byte, low bits first, at most 10 bytes)
  *                         the rows of one IMPORT chunk that passed UPSERT's checks, with
  *                         their ids resolved (match keys looked up, new ids handed out)
  *                         when the record was built; applied in order, each as an UPSERT
@@ -200,6 +201,10 @@ typedef struct ops_batch ops_batch;
 /* A batch for db with the records' time (created_at defaults, relative
  * times). NULL on ENOMEM. Free with ops_batch_free. */
 ops_batch *ops_batch_create(segdb_t *db, int64_t time);
+
+/* Room for rows more rows of cells values in all, so adding them doesn't
+ * reallocate (a hint: adding more still works). SEGDB_ENOMEM. */
+int ops_batch_reserve(ops_batch *b, size_t rows, size_t cells);
 
 /* Check one upsert (id, kv[0..n)) and add it. kv names and values are
  * borrowed until the batch is freed; n may be 0 (a contact with defaults

@@ -335,12 +335,13 @@ static void save_field(pwriter *w, segdb_t *db, field *f)
         pw_bitmap(w, f->dict.bm[c]);
     }
     uint8_t mask = (f->codes8 ? 1 : 0) | (f->codes32 ? 2 : 0) | (f->i64 ? 4 : 0) | (f->i8 ? 8 : 0) |
-                   (f->f64 ? 16 : 0) | (f->i32 ? 32 : 0);
+                   (f->f64 ? 16 : 0) | (f->i32 ? 32 : 0) | (f->i16 ? 64 : 0);
     pw_u8(w, mask);
     if (f->codes8) pw_array(w, f->codes8, nrows);
     if (f->codes32) pw_array(w, f->codes32, (uint64_t)nrows * 4);
     if (f->i64) pw_array(w, f->i64, (uint64_t)nrows * 8);
     if (f->i32) pw_array(w, f->i32, (uint64_t)nrows * 4);
+    if (f->i16) pw_array(w, f->i16, (uint64_t)nrows * 2);
     if (f->i8) pw_array(w, f->i8, nrows);
     if (f->f64) pw_array(w, f->f64, (uint64_t)nrows * 8);
     textdict *td = f->text;
@@ -350,10 +351,16 @@ static void save_field(pwriter *w, segdb_t *db, field *f)
         pw_u32(w, tn);
         pw_array(w, td->orig, td->orig_len);
         pw_array(w, td->fold, td->fold_len);
-        uint32_t *arrs[] = {td->orig_off, td->fold_off, td->refs, td->last_row, td->next_same, td->multi};
-        for (size_t k = 0; k < 6; k++) {
+        uint32_t *arrs[] = {td->orig_off, td->fold_off, td->refs, td->last_row, td->multi};
+        for (size_t k = 0; k < 5; k++) {
             if (td->n) pw_array(w, arrs[k], (uint64_t)tn * 4);
             else pw_array(w, NULL, 0);
+        }
+        pw_u32(w, td->chain_n);
+        for (uint32_t k = 0; k < td->chain_slots; k++) {
+            if (!td->chain_keys[k]) continue;
+            pw_u32(w, td->chain_keys[k]);
+            pw_u32(w, td->chain_vals[k]);
         }
         pw_u32(w, td->nposts);
         for (uint32_t i = 0; i < td->nposts && !w->rc; i++) {
@@ -469,14 +476,21 @@ static void load_text(preader *r, segdb_t *db, field *f)
     if (store_text_reserve(td, tn, ol, fl)) { pr_fail(r, "out of memory"); return; }
     pr_bytes(r, td->fold, (size_t)fl);
     td->fold_len = fl;
-    uint32_t *arrs[] = {td->orig_off, td->fold_off, td->refs, td->last_row, td->next_same, td->multi};
-    for (size_t k = 0; k < 6; k++) pr_array_into(r, arrs[k], tn > 1 ? (uint64_t)tn * 4 : 0);
+    uint32_t *arrs[] = {td->orig_off, td->fold_off, td->refs, td->last_row, td->multi};
+    for (size_t k = 0; k < 5; k++) pr_array_into(r, arrs[k], tn > 1 ? (uint64_t)tn * 4 : 0);
+    uint32_t nchain = pr_u32(r);
+    if (r->bad || !pr_room(r, nchain, 8)) return;
+    for (uint32_t k = 0; k < nchain && !r->bad; k++) {
+        uint32_t from = pr_u32(r), to = pr_u32(r);
+        if (r->bad) return;
+        if (from == 0 || from >= tn || to == 0 || to >= tn || to <= from) { pr_fail(r, "a text value chain is out of range"); return; }
+        if (td_set_next(td, from, to)) { pr_fail(r, "out of memory"); return; }
+    }
     if (r->bad) return;
     td->n = tn > 1 ? tn : 0;
     /* offsets must point inside the arenas, NUL-terminated */
     for (uint32_t c = 1; c < tn; c++) {
-        if (td->fold_off[c] >= fl || (td->orig_off[c] != UINT32_MAX && td->orig_off[c] >= ol) ||
-            td->next_same[c] >= tn) {
+        if (td->fold_off[c] >= fl || (td->orig_off[c] != UINT32_MAX && td->orig_off[c] >= ol)) {
             pr_fail(r, "a text dictionary offset is out of range");
             return;
         }
@@ -573,7 +587,8 @@ static void load_field(preader *r, segdb_t *db, uint32_t k)
     if (mask & 2) load_column(r, db, (void **)&f->codes32, 4);
     if (mask & 4) load_column(r, db, (void **)&f->i64, 8);
     if (mask & 32) load_column(r, db, (void **)&f->i32, 4);
-    if ((mask & 4) && (mask & 32)) { pr_fail(r, "a field has two integer columns"); return; }
+    if (mask & 64) load_column(r, db, (void **)&f->i16, 2);
+    if (__builtin_popcount(mask & (4 | 32 | 64)) > 1) { pr_fail(r, "a field has two integer columns"); return; }
     if (mask & 8) load_column(r, db, (void **)&f->i8, 1);
     if (mask & 16) load_column(r, db, (void **)&f->f64, 8);
     if (r->bad) return;

@@ -10,9 +10,10 @@
  *   per field: str name | u8 kind | u8 flags (builtin, derived) | u8 text mode
  *     bitmap present
  *     u32 dict codes n | (n-1) x (str display, str folded, bitmap rows)
- *     u8 column mask (1 codes8, 2 codes32, 4 i64, 8 i8, 16 f64, 32 i32) | each present column as array
+ *     u8 column mask (1 codes8, 2 codes32, 4 i64, 8 i8, 16 f64, 32 i32, 64 i16) | each present column as array
  *     u8 has text | text: u32 n, array orig arena, array fold arena, arrays
- *       orig_off, fold_off, refs, last_row, next_same, multi (n x u32),
+ *       orig_off, fold_off, refs, last_row, multi (n x u32), u32 chain links +
+ *       (u32 code, u32 next code) each,
  *       u32 nmbms + bitmaps, u8 has row codes + array row_code
  *     u8 range levels | per level: u32 buckets, array keys, bitmaps
  *   campaign section: u32 segments x (str name, u8 frozen, str text, u64 created,

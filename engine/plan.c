@@ -269,7 +269,7 @@ static int text_codes(const textdict *td, const char *q, size_t qlen, bool subst
 {
     if (td->n <= 1) return SEGDB_OK;
     if (!substring) {
-        for (uint32_t c = textdict_find(td, q, qlen); c; c = td->next_same[c])
+        for (uint32_t c = textdict_find(td, q, qlen); c; c = td_next(td, c))
             if (codeset_add(cs, c)) return SEGDB_ENOMEM;
         return SEGDB_OK;
     }

@@ -341,6 +341,7 @@ int segdb_flush_indexes(segdb_t *db)
     roaring_bitmap_run_optimize(db->universe);
     roaring_bitmap_shrink_to_fit(db->live);
     roaring_bitmap_shrink_to_fit(db->universe);
+    store_shrink(db);
     /* containers grown one insert at a time leave freed chunks behind: hand
      * whole free pages back to the system */
     malloc_trim(0);

@@ -251,8 +251,10 @@ static int td_rehash(textdict *td, uint32_t nslots)
     uint64_t *tail = calloc(((size_t)td->n + 64) / 64, sizeof *tail);
     if (!s || !tail) { free(s); free(tail); return SEGDB_ENOMEM; }
     /* re-insert the head of each folded chain (codes no chain points to) */
-    for (uint32_t c = 1; c < td->n; c++)
-        if (td->next_same[c]) tail[td->next_same[c] >> 6] |= UINT64_C(1) << (td->next_same[c] & 63);
+    for (uint32_t k = 0; k < td->chain_slots; k++) {
+        uint32_t nx = td->chain_keys[k] ? td->chain_vals[k] : 0;
+        if (nx) tail[nx >> 6] |= UINT64_C(1) << (nx & 63);
+    }
     for (uint32_t c = 1; c < td->n; c++) {
         if (tail[c >> 6] >> (c & 63) & 1) continue;
         const char *f = td->fold + td->fold_off[c];
@@ -286,10 +288,46 @@ uint32_t textdict_find(const textdict *td, const char *folded, size_t len)
     return 0;
 }
 
+uint32_t td_next(const textdict *td, uint32_t code)
+{
+    if (!td->chain_n) return 0;
+    uint32_t mask = td->chain_slots - 1;
+    for (uint32_t i = (uint32_t)mix64(code) & mask; td->chain_keys[i]; i = (i + 1) & mask)
+        if (td->chain_keys[i] == code) return td->chain_vals[i];
+    return 0;
+}
+
+int td_set_next(textdict *td, uint32_t code, uint32_t next)
+{
+    if ((td->chain_n + 1) * 2 > td->chain_slots) {
+        uint32_t ns = td->chain_slots ? td->chain_slots * 2 : 64;
+        uint32_t *k = calloc(ns, sizeof *k), *v = calloc(ns, sizeof *v);
+        if (!k || !v) { free(k); free(v); return SEGDB_ENOMEM; }
+        for (uint32_t j = 0; j < td->chain_slots; j++) {
+            if (!td->chain_keys[j]) continue;
+            uint32_t i = (uint32_t)mix64(td->chain_keys[j]) & (ns - 1);
+            while (k[i]) i = (i + 1) & (ns - 1);
+            k[i] = td->chain_keys[j];
+            v[i] = td->chain_vals[j];
+        }
+        free(td->chain_keys);
+        free(td->chain_vals);
+        td->chain_keys = k;
+        td->chain_vals = v;
+        td->chain_slots = ns;
+    }
+    uint32_t mask = td->chain_slots - 1, i = (uint32_t)mix64(code) & mask;
+    while (td->chain_keys[i] && td->chain_keys[i] != code) i = (i + 1) & mask;
+    if (!td->chain_keys[i]) td->chain_n++;
+    td->chain_keys[i] = code;
+    td->chain_vals[i] = next;
+    return SEGDB_OK;
+}
+
 static int td_grow_codes(textdict *td)
 {
     uint32_t nc = td->cap ? td->cap * 2 : 64;
-    uint32_t **arrs[] = {&td->orig_off, &td->fold_off, &td->refs, &td->last_row, &td->next_same, &td->multi};
+    uint32_t **arrs[] = {&td->orig_off, &td->fold_off, &td->refs, &td->last_row, &td->multi};
     for (size_t k = 0; k < sizeof arrs / sizeof *arrs; k++) {
         uint32_t *a = col_grow(*arrs[k], (size_t)td->cap * 4, (size_t)nc * 4);
         if (!a) return SEGDB_ENOMEM;
@@ -311,7 +349,7 @@ static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f
 {
     if (td->n == 0) td->n = 1;
     uint32_t head = textdict_find(td, f, flen);
-    for (uint32_t c = head; c; c = td->next_same[c]) {
+    for (uint32_t c = head; c; c = td_next(td, c)) {
         const char *o = td_orig(td, c);
         if (strncmp(o, s, len) == 0 && o[len] == 0) return c;
     }
@@ -327,14 +365,13 @@ static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f
     }
     td->refs[c] = 0;
     td->last_row[c] = UINT32_MAX;
-    td->next_same[c] = 0;
     td->multi[c] = 0;
     td->n++;
     if (head) {
         /* append to the chain of codes sharing this folded value */
         uint32_t t = head;
-        while (td->next_same[t]) t = td->next_same[t];
-        td->next_same[t] = c;
+        for (uint32_t nx; (nx = td_next(td, t)) != 0;) t = nx;
+        if (td_set_next(td, t, c)) return 0;
     } else {
         uint64_t h = hash_bytes(f, flen);
         uint32_t i = (uint32_t)h & (td->nslots - 1);
@@ -420,7 +457,8 @@ static void td_free(textdict *td, uint32_t rows_cap)
     col_free(td->fold_off, (size_t)td->cap * 4);
     col_free(td->refs, (size_t)td->cap * 4);
     col_free(td->last_row, (size_t)td->cap * 4);
-    col_free(td->next_same, (size_t)td->cap * 4);
+    free(td->chain_keys);
+    free(td->chain_vals);
     col_free(td->multi, (size_t)td->cap * 4);
     for (uint32_t i = 0; i < td->nposts; i++) {
         free(td->posts[i].rows);
@@ -686,6 +724,7 @@ static void field_free(field *f, uint32_t rows_cap)
     td_free(f->text, rows_cap);
     col_free(f->i64, (size_t)rows_cap * 8);
     col_free(f->i32, (size_t)rows_cap * 4);
+    col_free(f->i16, (size_t)rows_cap * 2);
     col_free(f->f64, (size_t)rows_cap * 8);
     rindex_free(f->ridx);
     free(f);
@@ -752,6 +791,7 @@ static size_t field_columns(field *f, void ***cols, size_t *widths)
     if (f->codes32) { cols[n] = (void **)&f->codes32; widths[n++] = 4; }
     if (f->i64) { cols[n] = (void **)&f->i64; widths[n++] = 8; }
     if (f->i32) { cols[n] = (void **)&f->i32; widths[n++] = 4; }
+    if (f->i16) { cols[n] = (void **)&f->i16; widths[n++] = 2; }
     if (f->i8) { cols[n] = (void **)&f->i8; widths[n++] = 1; }
     if (f->f64) { cols[n] = (void **)&f->f64; widths[n++] = 8; }
     if (f->text && f->text->row_code) { cols[n] = (void **)&f->text->row_code; widths[n++] = 4; }
@@ -918,6 +958,7 @@ void store_clear(segdb_t *db, field *f, uint32_t row)
         rindex_remove(f->ridx, field_key(f, row), row);
         if (f->i64) f->i64[row] = 0;
         if (f->i32) f->i32[row] = 0;
+        if (f->i16) f->i16[row] = 0;
         if (f->i8) f->i8[row] = 0;
         if (f->f64) f->f64[row] = 0;
         if (f->id == F_BIRTHDAY) derived_birthday(db, row, false, 0);
@@ -988,13 +1029,25 @@ int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code)
     return SEGDB_OK;
 }
 
-/* Move a narrow int32 column to int64 (a value no longer fits 32 bits). */
-static int widen_int_column(segdb_t *db, field *f)
+/* Move a narrow column to the next width that holds v (16 -> 32 -> 64 bits). */
+static int widen_int_column(segdb_t *db, field *f, int64_t v)
 {
-    int64_t *w = col_alloc((size_t)(db->rows_cap ? db->rows_cap : 1) * 8);
+    size_t cap = db->rows_cap ? db->rows_cap : 1;
+    if (f->i16 && v >= INT32_MIN && v <= INT32_MAX) {
+        int32_t *w = col_alloc(cap * 4);
+        if (!w) return SEGDB_ENOMEM;
+        for (uint32_t r = 0; r < db->nrows; r++) w[r] = f->i16[r];
+        col_free(f->i16, cap * 2);
+        f->i16 = NULL;
+        f->i32 = w;
+        return SEGDB_OK;
+    }
+    int64_t *w = col_alloc(cap * 8);
     if (!w) return SEGDB_ENOMEM;
-    for (uint32_t r = 0; r < db->nrows; r++) w[r] = f->i32[r];
-    col_free(f->i32, (size_t)(db->rows_cap ? db->rows_cap : 1) * 4);
+    for (uint32_t r = 0; r < db->nrows; r++) w[r] = f->i16 ? f->i16[r] : f->i32[r];
+    if (f->i16) col_free(f->i16, cap * 2);
+    if (f->i32) col_free(f->i32, cap * 4);
+    f->i16 = NULL;
     f->i32 = NULL;
     f->i64 = w;
     return SEGDB_OK;
@@ -1003,17 +1056,20 @@ static int widen_int_column(segdb_t *db, field *f)
 int store_set_int(segdb_t *db, field *f, uint32_t row, int64_t v)
 {
     bool column = !f->ids_ref && !f->i8;
-    bool fits = v >= INT32_MIN && v <= INT32_MAX;
-    if (column && !f->i64 && !f->i32) {
-        /* most times (1901-2038), days and counts fit 32 bits: half the memory */
-        if (fits ? ensure_col(db, (void **)&f->i32, 4) : ensure_col(db, (void **)&f->i64, 8)) return SEGDB_ENOMEM;
+    bool fits16 = v >= INT16_MIN && v <= INT16_MAX, fits32 = v >= INT32_MIN && v <= INT32_MAX;
+    if (column && !f->i64 && !f->i32 && !f->i16) {
+        /* counts and days fit 16 bits, most times (1901-2038) 32: a fraction of the memory */
+        int rc = fits16 ? ensure_col(db, (void **)&f->i16, 2)
+               : fits32 ? ensure_col(db, (void **)&f->i32, 4) : ensure_col(db, (void **)&f->i64, 8);
+        if (rc) return SEGDB_ENOMEM;
     }
-    if (column && f->i32 && !fits && widen_int_column(db, f)) return SEGDB_ENOMEM;
+    if (column && ((f->i16 && !fits16) || (f->i32 && !fits32)) && widen_int_column(db, f, v)) return SEGDB_ENOMEM;
     if (bm_contains(f->present, row)) {
         if (field_int(f, row) == v) return SEGDB_OK;
         store_clear(db, f, row);
     }
-    if (column && f->i32) f->i32[row] = (int32_t)v;
+    if (column && f->i16) f->i16[row] = (int16_t)v;
+    else if (column && f->i32) f->i32[row] = (int32_t)v;
     else if (column) f->i64[row] = v;
     else if (f->i8) f->i8[row] = (uint8_t)v;
     int rc = rindex_add(f->ridx, row);
@@ -1185,10 +1241,12 @@ uint64_t store_mem_bytes(segdb_t *db)
         if (f->codes32) n += (uint64_t)db->nrows * 4;
         if (f->i64 || f->f64) n += (uint64_t)db->nrows * 8;
         if (f->i32) n += (uint64_t)db->nrows * 4;
+        if (f->i16) n += (uint64_t)db->nrows * 2;
         if (f->i8) n += db->nrows;
         if (f->text) {
             const textdict *td = f->text;
-            n += td->orig_len + td->fold_len + (uint64_t)td->n * 24 + (uint64_t)td->nslots * 4;
+            n += td->orig_len + td->fold_len + (uint64_t)td->n * 20 + (uint64_t)td->nslots * 4 +
+                 (uint64_t)td->chain_slots * 8;
             n += (uint64_t)td->posts_cap * sizeof(tpost);
             for (uint32_t i = 0; i < td->nposts; i++)
                 n += td->posts[i].bm ? roaring_bitmap_size_in_bytes(td->posts[i].bm) : (uint64_t)td->posts[i].cap * 4;
@@ -1251,4 +1309,21 @@ int store_rebuild_id_map(segdb_t *db)
         db->id_count++;
     }
     return SEGDB_OK;
+}
+
+void store_shrink(segdb_t *db)
+{
+    for (uint32_t k = 0; k < db->nfields; k++) {
+        textdict *td = db->fields[k]->text;
+        if (!td) continue;
+        for (uint32_t i = 0; i < td->nposts; i++) {
+            tpost *p = &td->posts[i];
+            if (p->bm || p->cap == p->n || p->n == 0) continue;
+            uint32_t *a = realloc(p->rows, p->n * sizeof *a);
+            if (a) {
+                p->rows = a;
+                p->cap = p->n;
+            }
+        }
+    }
 }

@@ -88,7 +88,10 @@ typedef struct textdict {
     char *orig;                 /* arena of NUL-terminated originals */
     char *fold;                 /* arena of NUL-terminated folded values, code order */
     uint64_t orig_len, orig_cap, fold_len, fold_cap;
-    uint32_t *orig_off, *fold_off, *refs, *last_row, *next_same;
+    uint32_t *orig_off, *fold_off, *refs, *last_row;
+    /* codes whose folded value equals an earlier code's (rare: "0912 345 678"
+     * and "+84912345678") chain to it through a small map code -> next code */
+    uint32_t *chain_keys, *chain_vals, chain_n, chain_slots;
     uint32_t *multi;            /* per code: 1 + index into posts once 2+ rows share it, else 0 */
     tpost *posts;               /* rows of each shared value */
     uint32_t nposts, posts_cap;
@@ -112,8 +115,9 @@ typedef struct field {
     uint32_t *codes32;          /* CATEGORY per-row code */
     textdict *text;             /* TEXT */
     int64_t *i64;               /* TIME (seconds), DATE (days), INTEGER */
-    int32_t *i32;               /* the same while every value fits 32 bits (then i64 is NULL);
-                                 * widened to i64 by the first value that doesn't */
+    int16_t *i16;               /* the same while every value fits 16 bits (counts, days) ... */
+    int32_t *i32;               /* ... or 32 bits (times until 2038); at most one of i16, i32,
+                                 * i64 exists: a value that doesn't fit widens the column */
     uint8_t *i8;                /* small derived integers (birthday_month, birthday_day) */
     double *f64;                /* NUMBER */
     uint64_t *const *ids_ref;   /* bucket: no column, computed from &db->ids */
@@ -156,6 +160,7 @@ static inline int64_t field_int(const field *f, uint32_t row)
 {
     if (f->ids_ref) return store_bucket_of((*f->ids_ref)[row]);
     if (f->i8) return f->i8[row];
+    if (f->i16) return f->i16[row];
     if (f->i32) return f->i32[row];
     return f->i64[row];
 }
@@ -210,8 +215,11 @@ uint32_t store_enum_code(const field *f, const char *s, size_t len);
 const char *store_text_orig(const textdict *td, uint32_t c);
 
 /* Text dict: first code whose folded value equals folded[0..len), 0 if none;
- * walk further codes with td->next_same[code]. */
+ * walk further codes with td_next(td, code) (0 ends the chain). */
 uint32_t textdict_find(const textdict *td, const char *folded, size_t len);
+uint32_t td_next(const textdict *td, uint32_t code);
+/* Set the chain link code -> next (snapshot load). SEGDB_ENOMEM. */
+int td_set_next(textdict *td, uint32_t code, uint32_t next);
 /* Fold a value for text field f into out (capacity >= fold_max_len(len) + 3). */
 char *store_text_fold_into(const field *f, const char *s, size_t len, char *out, size_t *out_len);
 /* Fold a value for text field f into a malloc'd string (NULL on ENOMEM). */
@@ -227,6 +235,9 @@ int store_reserve_rows(segdb_t *db, uint32_t n);
 int store_text_reserve(textdict *td, uint32_t ncodes, uint64_t orig_bytes, uint64_t fold_bytes);
 int store_text_rehash(textdict *td);
 int store_rebuild_id_map(segdb_t *db);      /* SEGDB_EINVAL on a duplicate id */
+
+/* Give back spare capacity of growable per-value lists (after a bulk load). */
+void store_shrink(segdb_t *db);
 
 /* Estimated heap bytes of columns, dictionaries and indexes. */
 uint64_t store_mem_bytes(segdb_t *db);

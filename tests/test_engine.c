@@ -281,6 +281,9 @@ Test(engine, integer_columns_widen_past_32_bits)
     segdb_t *db = open_db();
     UP(db, 1, "purchases", "5", "created_at", "1600000000");
     UP(db, 2, "purchases", "7");
+    UP(db, 5, "purchases", "70000"); /* past 16 bits */
+    cr_assert_eq(count(db, "purchases:70000"), 1);
+    cr_assert_eq(count(db, "purchases:5"), 1);
     UP(db, 3, "purchases", "5000000000", "created_at", "4200000000"); /* year 2103 */
     UP(db, 4, "purchases", "-3000000000");
     cr_assert_eq(count(db, "purchases:5"), 1);
@@ -297,6 +300,29 @@ Test(engine, integer_columns_widen_past_32_bits)
     segdb_strvec_free(&sv);
     cr_assert_eq(segdb_get(db, 1, f, 1, &sv, &e), 1);
     cr_assert_str_eq(sv.v[1], "5");
+    segdb_strvec_free(&sv);
+    cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+    segdb_close(db);
+}
+
+Test(engine, differently_written_phones_are_one_number)
+{
+    segdb_t *db = open_db();
+    UP(db, 1, "phone", "0912 345 678");
+    UP(db, 2, "phone", "+84912345678");
+    UP(db, 3, "phone", "84912345678");
+    UP(db, 4, "phone", "0912 345 679");
+    cr_assert_eq(count(db, "phone:0912345678"), 3);
+    cr_assert_eq(count(db, "phone:'+84 912 345 678'"), 3);
+    cr_assert_eq(count(db, "phone~345678"), 3);
+    UP(db, 2, "phone", "0912 345 679");
+    cr_assert_eq(count(db, "phone:0912345678"), 2);
+    cr_assert_eq(count(db, "phone:0912345679"), 2);
+    segdb_strvec sv;
+    segdb_err e;
+    const char *f[] = {"phone"};
+    cr_assert_eq(segdb_get(db, 3, f, 1, &sv, &e), 1);
+    cr_assert_str_eq(sv.v[1], "84912345678", "shown as written");
     segdb_strvec_free(&sv);
     cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
     segdb_close(db);

@@ -17,6 +17,7 @@ declare -A SRC=(
   [fuzz_resp]="server/resp.c"
   [fuzz_wal_scan]="storage/vfs.c storage/wal.c -lxxhash -llz4 -lpthread"
   [fuzz_snapshot_load]="$ENGINE -lroaring -lutf8proc -lm"
+  [fuzz_import]="$ENGINE -lroaring -lutf8proc -lm"
 )
 for t in "${!SRC[@]}"; do
   [ -f "tests/fuzz/$t.c" ] || continue

@@ -31,4 +31,5 @@ cleanup() {
 trap cleanup EXIT INT TERM
 ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 timeout -k 10 900 /usr/bin/python3 "$here/test_server.py" "$server" "$pidfile"
+st=$?; timeout -k 10 600 "$here/test_csv.sh" "$(dirname "$server")" || st=1; (exit $st)
 rc=$?; timeout -k 10 600 /usr/bin/python3 "$here/test_campaign.py" "$server" "$pidfile" || rc=1; exit $rc
