@@ -103,21 +103,37 @@ static bool eval_range(ectx *c, pnode *n, uint64_t *w)
     const field *f = n->f;
     uint32_t base = (uint32_t)c->key << 16;
     int *ecur = cur + cv->nfull + cv->nsub;
+    /* integer bounds of the range, for the column loops below */
+    int64_t lov = (int64_t)(n->lo ^ (UINT64_C(1) << 63)), hiv = (int64_t)(n->hi ^ (UINT64_C(1) << 63));
     for (uint32_t i = 0; i < cv->nedge; i++) {
         int idx = bm_find_chunk(cv->edge[i], c->key, &ecur[i]);
         if (idx < 0) continue;
         uint32_t m = bm_chunk_values(cv->edge[i], idx, c->vals);
-        for (uint32_t k = 0; k < m; k++) {
-            uint32_t row = base | c->vals[k];
-            uint64_t key = field_key(f, row);
-            uint64_t bit = UINT64_C(1) << (c->vals[k] & 63);
-            if (key >= n->lo && key <= n->hi) {
-                w[c->vals[k] >> 6] |= bit;
-                any = true;
-            } else {
-                w[c->vals[k] >> 6] &= ~bit;
-            }
+        const uint16_t *v = c->vals;
+        uint64_t hit = 0;
+        /* each edge row's bit becomes exactly "value in range" (set or cleared) */
+#define EDGE_LOOP(EXPR)                                                                     \
+        for (uint32_t k = 0; k < m; k++) {                                                  \
+            uint32_t row = base | v[k];                                                     \
+            uint64_t in = (EXPR);                                                           \
+            uint64_t bit = UINT64_C(1) << (v[k] & 63), *wd = &w[v[k] >> 6];                 \
+            *wd = (*wd & ~bit) | (bit & (0 - in));                                          \
+            hit |= in;                                                                      \
         }
+        if (f->i32) {
+            const int32_t *col = f->i32;
+            EDGE_LOOP((uint64_t)(col[row] >= lov && col[row] <= hiv))
+        } else if (f->i16) {
+            const int16_t *col = f->i16;
+            EDGE_LOOP((uint64_t)(col[row] >= lov && col[row] <= hiv))
+        } else if (f->i64 && !f->ids_ref) {
+            const int64_t *col = f->i64;
+            EDGE_LOOP((uint64_t)(col[row] >= lov && col[row] <= hiv))
+        } else {
+            EDGE_LOOP((uint64_t)(field_key(f, row) >= n->lo && field_key(f, row) <= n->hi))
+        }
+#undef EDGE_LOOP
+        if (hit) any = true;
     }
     return any;
 }
