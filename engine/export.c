@@ -5,6 +5,7 @@
  */
 #include "export.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,26 +124,136 @@ static int gather_labels(const field *f, const uint32_t *rows, size_t n, page_la
     return SEGDB_OK;
 }
 
+/* ---- cells ------------------------------------------------------------------
+ * Pages are mostly numbers and times: they are written digit by digit here
+ * (snprintf was most of a page's time). Each fast path gives exactly what
+ * value.c's formatter gives, and falls back to it outside its range. */
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_i64(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return put_u64(p, (uint64_t)0 - (uint64_t)v);
+    }
+    return put_u64(p, (uint64_t)v);
+}
+
+static char *put_2(char *p, unsigned v)
+{
+    *p++ = (char)('0' + v / 10 % 10);
+    *p++ = (char)('0' + v % 10);
+    return p;
+}
+
+/* YYYY-MM-DD for years 0..9999, as value_format_date writes them. */
+static char *put_date(char *p, int64_t y, unsigned m, unsigned d)
+{
+    p = put_2(p, (unsigned)(y / 100));
+    p = put_2(p, (unsigned)(y % 100));
+    *p++ = '-';
+    p = put_2(p, m);
+    *p++ = '-';
+    return put_2(p, d);
+}
+
+static size_t fmt_date(int64_t days, char *buf)
+{
+    int64_t y;
+    unsigned m, d;
+    value_civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) return value_format_date(days, buf);
+    return (size_t)(put_date(buf, y, m, d) - buf);
+}
+
+/* value_format_time's 2019-11-01T18:00:00+07:00 (Z in UTC). */
+static size_t fmt_time(int64_t t, int tz, char *buf)
+{
+    if (t < -62135596800LL + 86400 * 2 || t > 253402214400LL - 86400 * 2) return value_format_time(t, tz, buf);
+    int64_t local = t + tz;
+    int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+    int64_t secs = local - days * 86400;
+    int64_t y;
+    unsigned m, d;
+    value_civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) return value_format_time(t, tz, buf);
+    char *p = put_date(buf, y, m, d);
+    *p++ = 'T';
+    p = put_2(p, (unsigned)(secs / 3600));
+    *p++ = ':';
+    p = put_2(p, (unsigned)(secs % 3600 / 60));
+    *p++ = ':';
+    p = put_2(p, (unsigned)(secs % 60));
+    if (tz == 0) {
+        *p++ = 'Z';
+    } else {
+        int a = tz < 0 ? -tz : tz;
+        *p++ = tz < 0 ? '-' : '+';
+        p = put_2(p, (unsigned)(a / 3600));
+        *p++ = ':';
+        p = put_2(p, (unsigned)(a % 3600 / 60));
+    }
+    return (size_t)(p - buf);
+}
+
+/* Whole numbers below 10^15 in plain digits (452000, not 4.52e+05: a CSV is
+ * read by people and spreadsheets); anything else as value.c writes it
+ * (the shortest form that reads back the same). Both read back exactly. */
+static size_t fmt_number(double v, char *buf)
+{
+    if (v == (double)(int64_t)v && v > -1e15 && v < 1e15 && !(v == 0 && signbit(v)))
+        return (size_t)(put_i64(buf, (int64_t)v) - buf);
+    return value_format_number(v, buf);
+}
+
+/* Byte lengths of a dictionary's display strings, computed once per page. */
+typedef struct dlens {
+    uint32_t *len;              /* per code; UINT32_MAX = not yet */
+    uint32_t n;
+} dlens;
+
+/* strlen(s), s being the string of code c. */
+static size_t dict_len(dlens *dl, const char *s, uint32_t c)
+{
+    if (c < dl->n) {
+        if (dl->len[c] == UINT32_MAX) dl->len[c] = (uint32_t)strlen(s);
+        return dl->len[c];
+    }
+    return strlen(s);
+}
+
 /* The cell of field f at row into buf (64 bytes) or a string the store owns;
  * NULL when the row has no value. */
-static const char *cell(segdb_t *db, const field *f, uint32_t row, char *buf, size_t *len)
+static const char *cell(segdb_t *db, const field *f, dlens *dl, uint32_t row, char *buf, size_t *len)
 {
     const char *s;
     if (f->id == F_ID) {
-        *len = (size_t)snprintf(buf, 64, "%llu", (unsigned long long)db->ids[row]);
+        *len = (size_t)(put_u64(buf, db->ids[row]) - buf);
         return buf;
     }
     if (f->id == F_ARCHIVED) {
-        s = roaring_bitmap_contains(db->archived, row) ? "yes" : "no";
-        *len = strlen(s);
-        return s;
+        bool a = roaring_bitmap_contains(db->archived, row);
+        *len = a ? 3 : 2;
+        return a ? "yes" : "no";
     }
     switch (f->kind) {
     case SEGDB_KIND_TEXT: {
         uint32_t c = f->text && f->text->row_code ? f->text->row_code[row] : 0;
         if (!c) return NULL;
         s = store_text_orig(f->text, c);
-        break;
+        *len = strlen(s);
+        return s;
     }
     case SEGDB_KIND_ENUM:
     case SEGDB_KIND_BOOL: {
@@ -150,35 +261,35 @@ static const char *cell(segdb_t *db, const field *f, uint32_t row, char *buf, si
         uint32_t c = f->codes8 ? f->codes8[row] : 0;
         if (!c) return NULL;
         s = f->members[c - 1];
-        break;
+        *len = dict_len(dl, s, c);
+        return s;
     }
     case SEGDB_KIND_CATEGORY: {
         uint32_t c = f->codes32 ? f->codes32[row] : 0;
         if (!c) return NULL;
         s = f->dict.display[c];
-        break;
+        *len = dict_len(dl, s, c);
+        return s;
     }
     case SEGDB_KIND_DATE:
         if (!bm_contains(f->present, row)) return NULL;
-        *len = value_format_date(field_int(f, row), buf);
+        *len = fmt_date(field_int(f, row), buf);
         return buf;
     case SEGDB_KIND_TIME:
         if (!bm_contains(f->present, row)) return NULL;
-        *len = value_format_time(field_int(f, row), db->opt.tz_offset_seconds, buf);
+        *len = fmt_time(field_int(f, row), db->opt.tz_offset_seconds, buf);
         return buf;
     case SEGDB_KIND_INTEGER:
         if (!bm_contains(f->present, row)) return NULL;
-        *len = (size_t)snprintf(buf, 64, "%lld", (long long)field_int(f, row));
+        *len = (size_t)(put_i64(buf, field_int(f, row)) - buf);
         return buf;
     case SEGDB_KIND_NUMBER:
         if (!bm_contains(f->present, row)) return NULL;
-        *len = value_format_number(f->f64[row], buf);
+        *len = fmt_number(f->f64[row], buf);
         return buf;
     default:
         return NULL;
     }
-    *len = strlen(s);
-    return s;
 }
 
 void segdb_export_res_free(segdb_export_res *res)
@@ -239,6 +350,7 @@ int segdb_export(segdb_t *db, const segdb_export_req *req, segdb_export_res *res
     const char **cells = NULL;
     size_t *lens = NULL;
     char (*nums)[64] = NULL;
+    dlens *dls = NULL;
     csv_buf *joined = NULL;
     csv_buf out = {0};
 
@@ -288,7 +400,17 @@ int segdb_export(segdb_t *db, const segdb_export_req *req, segdb_export_res *res
     if (!cells) cells = calloc(ncols, sizeof *cells);
     if (!lens) lens = calloc(ncols, sizeof *lens);
     nums = calloc(ncols, sizeof *nums);
-    if (!labels || !joined || !cells || !lens || !nums) { rc = err_set(err, SEGDB_ENOMEM, "out of memory"); goto done; }
+    dls = calloc(ncols, sizeof *dls);
+    if (!labels || !joined || !cells || !lens || !nums || !dls) { rc = err_set(err, SEGDB_ENOMEM, "out of memory"); goto done; }
+    for (size_t j = 0; j < ncols; j++) {
+        const field *f = cols[j];
+        uint32_t nd = f->kind == SEGDB_KIND_CATEGORY ? f->dict.n : f->kind == SEGDB_KIND_ENUM || f->kind == SEGDB_KIND_BOOL ? f->nmembers + 1 : 0;
+        if (!nd || f->id == F_ID || f->id == F_ARCHIVED) continue;
+        dls[j].len = malloc(nd * sizeof *dls[j].len);
+        if (!dls[j].len) { rc = err_set(err, SEGDB_ENOMEM, "out of memory"); goto done; }
+        memset(dls[j].len, 0xFF, nd * sizeof *dls[j].len);
+        dls[j].n = nd;
+    }
     for (size_t j = 0; j < ncols; j++)
         if (cols[j]->kind == SEGDB_KIND_TAGS && gather_labels(cols[j], rows, n, &labels[j])) {
             rc = err_set(err, SEGDB_ENOMEM, "out of memory");
@@ -320,7 +442,7 @@ int segdb_export(segdb_t *db, const segdb_export_req *req, segdb_export_res *res
                 lens[j] = jb->len;
             } else {
                 size_t len = 0;
-                cells[j] = cell(db, f, row, nums[j], &len);
+                cells[j] = cell(db, f, &dls[j], row, nums[j], &len);
                 lens[j] = cells[j] ? len : 0;
             }
         }
@@ -348,6 +470,9 @@ done:
     free(cells);
     free(lens);
     free(nums);
+    if (dls)
+        for (size_t j = 0; j < ncols; j++) free(dls[j].len);
+    free(dls);
     free(rows);
     plan_free(p);
     free(cols);

@@ -443,8 +443,8 @@ static int header(imp *im, const csv_record *rec, segdb_err *err)
         for (size_t i = 0; i < n; i++)
             if (im->cols[i] && im->cols[i]->id == want) im->key_col = (int)i;
         if (im->key_col < 0)
-            return err_set(err, SEGDB_EINVAL, "MATCH %s needs a %s column in the header row", match_word(im->match),
-                           match_word(im->match));
+            return err_set(err, SEGDB_EINVAL, "MATCH %s needs %s %s column in the header row", match_word(im->match),
+                           im->match == IMPORT_MATCH_PHONE ? "a" : "an", match_word(im->match));
         im->key_f = im->cols[im->key_col];
     }
     /* size the batch once: about one row per line, a value per column (a hint, capped) */
@@ -582,12 +582,12 @@ static int row(imp *im, const csv_record *rec, segdb_err *err)
         (store_row_of(im->db, id) != UINT32_MAX || idset_has(&im->newids, id))) {
         const char *kw = match_word(im->match);
         if (fk)
-            rc = rejectf(im, line, "no contact has %s '%s', and id %llu belongs to another contact (with MATCH %s the %s "
-                         "picks the contact to update)", kw, shown(rec->field[im->key_col], rec->len[im->key_col], b,
+            rc = rejectf(im, line, "no contact has %s '%s', and id %llu already exists: with MATCH %s the %s picks "
+                         "the contact to update", kw, shown(rec->field[im->key_col], rec->len[im->key_col], b,
                          sizeof b), (unsigned long long)id, kw, kw);
         else
-            rc = rejectf(im, line, "the row has no %s, and id %llu belongs to another contact (with MATCH %s the %s "
-                         "picks the contact to update)", kw, (unsigned long long)id, kw, kw);
+            rc = rejectf(im, line, "the row has no %s, and id %llu already exists: with MATCH %s the %s picks the "
+                         "contact to update", kw, (unsigned long long)id, kw, kw);
         goto done;
     }
     if (!have_id) {
@@ -672,6 +672,7 @@ int segdb_import(segdb_t *db, const char *match, const char *csv, size_t len, se
         rc = err_set(err, SEGDB_ENOMEM, "out of memory");
         goto done;
     }
+    ops_batch_text_checked(im.batch); /* rows with invalid UTF-8 or NUL bytes never reach it */
     rc = csv_reader_feed(rd, csv, len, on_record, &im, err);
     if (!rc) rc = csv_reader_finish(rd, on_record, &im, err);
     if (rc) goto done;

@@ -259,9 +259,10 @@ static int members_error(segdb_err *err, const field *f, const char *s, size_t l
                    (int)(len > 100 ? 100 : len), s, f->name, list);
 }
 
-/* f: kv's field when the caller looked it up already (IMPORT: once per column), or NULL. */
-static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f, pval *pv, bool *names_type,
-                         segdb_err *err)
+/* f: kv's field when the caller looked it up already (IMPORT: once per column), or NULL;
+ * text_ok: the caller checked the value is valid UTF-8 without NUL (IMPORT's CSV reader). */
+static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f, bool text_ok, pval *pv,
+                         bool *names_type, segdb_err *err)
 {
     if (!f) f = store_field(db, kv->name, strlen(kv->name));
     if (!f) {
@@ -277,7 +278,7 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
         return err_set(err, SEGDB_EINVAL, "'%s' is derived and can't be set", f->name);
     if (f->id == F_ARCHIVED)
         return err_set(err, SEGDB_EINVAL, "'archived' is set with ARCHIVE and UNARCHIVE, not UPSERT");
-    int rc = check_text(f->name, kv->value, kv->value_len, err);
+    int rc = text_ok ? SEGDB_OK : check_text(f->name, kv->value, kv->value_len, err);
     if (rc) return rc;
     pv->f = f;
     pv->s = kv->value;
@@ -374,9 +375,9 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
     return SEGDB_OK;
 }
 
-/* fs[i]: the field of kv[i] when known (IMPORT), or fs NULL. */
-static int prepare_upsert(segdb_t *db, const record *r, field *const *fs, pval *pv, bool *names_type,
-                          segdb_err *err)
+/* fs[i]: the field of kv[i] when known (IMPORT), or fs NULL; text_ok as for prepare_value. */
+static int prepare_upsert(segdb_t *db, const record *r, field *const *fs, bool text_ok, pval *pv,
+                          bool *names_type, segdb_err *err)
 {
     const rec_upsert *u = &r->u.upsert;
     if (u->id == 0) return err_set(err, SEGDB_EINVAL, "id 0 is not allowed; ids are 1 to 18446744073709551615");
@@ -386,7 +387,7 @@ static int prepare_upsert(segdb_t *db, const record *r, field *const *fs, pval *
                        (unsigned long long)u->id);
     *names_type = false;
     for (size_t i = 0; i < u->n; i++) {
-        int rc = prepare_value(db, r->time, &u->kv[i], fs ? fs[i] : NULL, &pv[i], names_type, err);
+        int rc = prepare_value(db, r->time, &u->kv[i], fs ? fs[i] : NULL, text_ok, &pv[i], names_type, err);
         if (rc) return rc;
         if (pv[i].f->id == F_IDENTIFIER && pv[i].op == PV_SET) {
             const textdict *td = pv[i].f->text;
@@ -529,7 +530,7 @@ static int set_check(segdb_t *db, int64_t now, const char *fname, const char *va
     segdb_kv kv = {fname, value, len};
     bool names_type = false;
     memset(pv, 0, sizeof *pv);
-    return prepare_value(db, now, &kv, NULL, pv, &names_type, err);
+    return prepare_value(db, now, &kv, NULL, false, pv, &names_type, err);
 }
 
 /* identifier is unique: one contact at most, and not one another contact holds. */
@@ -798,6 +799,8 @@ struct ops_batch {
     segdb_t *db;
     int64_t time;
     bool committed;
+    bool text_ok;               /* values are known valid UTF-8 without NUL */
+    uint32_t col_hint;          /* the column after the last one found */
     const char **cols;          /* distinct field names, by pointer (kv[].name) */
     field **colf;               /* each column's field (NULL: unknown, UPSERT's check words it) */
     uint32_t ncols, capcols;
@@ -844,6 +847,8 @@ void ops_batch_free(ops_batch *b)
 }
 
 size_t ops_batch_rows(const ops_batch *b) { return b->nrows; }
+
+void ops_batch_text_checked(ops_batch *b) { b->text_ok = true; }
 
 static uint64_t batch_hash(const char *s, size_t n)
 {
@@ -920,8 +925,16 @@ int ops_batch_reserve(ops_batch *b, size_t rows, size_t cells) { return batch_gr
 /* The column of a field name (by pointer, then by text), added when new. */
 static int batch_col(ops_batch *b, const char *name, uint16_t *col)
 {
-    for (uint32_t c = 0; c < b->ncols; c++)
-        if (b->cols[c] == name) { *col = (uint16_t)c; return SEGDB_OK; }
+    /* rows name their columns in the same order: try the one after the last first */
+    uint32_t h = b->col_hint < b->ncols ? b->col_hint : 0;
+    for (uint32_t k = 0; k < b->ncols; k++) {
+        uint32_t c = h + k < b->ncols ? h + k : h + k - b->ncols;
+        if (b->cols[c] == name) {
+            *col = (uint16_t)c;
+            b->col_hint = c + 1;
+            return SEGDB_OK;
+        }
+    }
     for (uint32_t c = 0; c < b->ncols; c++)
         if (strcmp(b->cols[c], name) == 0) { *col = (uint16_t)c; return SEGDB_OK; }
     if (b->ncols == UINT16_MAX) return SEGDB_ELIMIT;
@@ -966,7 +979,7 @@ int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb
     r.u.upsert.kv = b->kv + k0;
     r.u.upsert.n = n;
     bool names_type = false;
-    rc = prepare_upsert(b->db, &r, b->rowf, b->pv + k0, &names_type, err);
+    rc = prepare_upsert(b->db, &r, b->rowf, b->text_ok, b->pv + k0, &names_type, err);
     if (rc) return rc;
     /* identifier: unique within the batch too */
     size_t ident = 0;
@@ -1099,7 +1112,7 @@ static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *o
         if (r->u.upsert.n == 0) return err_set(err, SEGDB_EINVAL, "UPSERT needs at least one field and value");
         pv = calloc(r->u.upsert.n, sizeof *pv);
         if (!pv) return err_set(err, SEGDB_ENOMEM, "out of memory");
-        rc = prepare_upsert(db, r, NULL, pv, &names_type, err);
+        rc = prepare_upsert(db, r, NULL, false, pv, &names_type, err);
         if (rc) goto done;
         break;
     case REC_DELETE:

@@ -202,6 +202,11 @@ typedef struct ops_batch ops_batch;
  * times). NULL on ENOMEM. Free with ops_batch_free. */
 ops_batch *ops_batch_create(segdb_t *db, int64_t time);
 
+/* The caller vouches that every value it will add is valid UTF-8 without a
+ * NUL byte (IMPORT: the CSV reader rejected the rows that are not), so the
+ * rows skip that check. Never for bytes that come from a log. */
+void ops_batch_text_checked(ops_batch *b);
+
 /* Room for rows more rows of cells values in all, so adding them doesn't
  * reallocate (a hint: adding more still works). SEGDB_ENOMEM. */
 int ops_batch_reserve(ops_batch *b, size_t rows, size_t cells);

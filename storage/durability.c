@@ -12,9 +12,12 @@
  * BGSAVE. fork(); the child closes every inherited descriptor but stdio and
  * its result pipe (client sockets and the listener must not outlive the
  * parent in it), asks for SIGKILL when the parent dies, writes the snapshot
- * with snapshot_write and reports a fixed-size result struct through the
- * pipe (one write, under PIPE_BUF, so it is atomic), then _exit()s. The
- * parent polls waitpid(WNOHANG) from dur_cron.
+ * with snapshot_write, deletes the log segments and old snapshots it
+ * replaces (slow unlinks of big files, kept off the server's thread), reports
+ * a fixed-size result struct through the pipe (one write, under PIPE_BUF, so
+ * it is atomic), then _exit()s. The parent polls waitpid(WNOHANG) from
+ * dur_cron and updates its view of the log (wal_remove_before finds the files
+ * gone).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -75,6 +78,7 @@ struct dur {
 typedef struct child_result {
     int32_t rc;
     uint64_t seq, bytes;
+    uint64_t segs, snaps;         /* log segments and old snapshots the child deleted */
     char msg[2048];
 } child_result;
 
@@ -268,7 +272,7 @@ int dur_flush(dur_t *d, segdb_err *err)
 
 /* A snapshot at seq is complete: drop the log and the snapshots it replaces. */
 static void snapshot_done(dur_t *d, uint64_t seq, uint64_t bytes, uint64_t ms, uint64_t bytes_base,
-                          const char *how)
+                          const char *how, uint64_t child_segs, uint64_t child_snaps)
 {
     d->last_save_seq = seq;
     d->last_save_time = (int64_t)time(NULL);
@@ -279,15 +283,18 @@ static void snapshot_done(dur_t *d, uint64_t seq, uint64_t bytes, uint64_t ms, u
     d->log_bytes_base = bytes_base;
     uint64_t segs = 0, snaps = 0;
     segdb_err e = {0};
+    int64_t t0 = mono_ms();
     if (wal_remove_before(d->wal, seq, &segs, &e))
         say(d, "after the snapshot: %s", e.msg);
     if (snapshot_prune(d->dir, d->v, d->opt.snapshot_keep, &snaps, &e))
         say(d, "after the snapshot: %s", e.msg);
     char name[SNAPSHOT_NAME_BYTES];
     snapshot_name(seq, name);
+    if (child_segs > segs)
+        segs = child_segs;
     say(d, "%s: %s written (%" PRIu64 " bytes, %" PRIu64 " ms); %" PRIu64
-           " log segment(s) and %" PRIu64 " older snapshot(s) removed",
-        how, name, bytes, ms, segs, snaps);
+           " log segment(s) and %" PRIu64 " older snapshot(s) removed (%" PRId64 " ms in the server)",
+        how, name, bytes, ms, segs, snaps + child_snaps, mono_ms() - t0);
 }
 
 int dur_save(dur_t *d, snapshot_info *info, segdb_err *err)
@@ -304,7 +311,7 @@ int dur_save(dur_t *d, snapshot_info *info, segdb_err *err)
     int rc = snapshot_write(d->dir, d->v, d->db, &si, err);
     if (rc)
         return rc;
-    snapshot_done(d, si.seq, si.file_bytes, (uint64_t)(mono_ms() - t0), ws.bytes_written, "SAVE");
+    snapshot_done(d, si.seq, si.file_bytes, (uint64_t)(mono_ms() - t0), ws.bytes_written, "SAVE", 0, 0);
     if (info)
         *info = si;
     return 0;
@@ -327,6 +334,67 @@ static void close_inherited(int keep)
             close(fd);
 }
 
+typedef struct seglist {
+    uint64_t *v;
+    size_t n, cap;
+    bool oom;
+} seglist;
+
+static int seglist_cb(void *ctx, const char *name)
+{
+    seglist *l = ctx;
+    uint64_t q;
+    if (!wal_parse_segment_name(name, &q))
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        uint64_t *p = realloc(l->v, cap * sizeof *p);
+        if (!p) {
+            l->oom = true;
+            return 1;
+        }
+        l->v = p;
+        l->cap = cap;
+    }
+    l->v[l->n++] = q;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* In the BGSAVE child, once its snapshot at seq is durable: delete the log
+ * segments whose records are all <= seq (segment k is, when segment k+1
+ * starts at or before seq + 1; the server only appends to the last segment,
+ * so a segment with a successor is complete). Deleting gigabytes of log can
+ * take a second of unlink and journal work: done here, it does not stall the
+ * server, whose wal_remove_before then only forgets them. Best effort. */
+static uint64_t child_drop_log(dur_t *d, uint64_t seq)
+{
+    seglist l = {0};
+    if (d->v->list(d->v, d->dir, seglist_cb, &l) || l.oom) {
+        free(l.v);
+        return 0;
+    }
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, cmp_u64);
+    size_t k = 0;
+    for (; k + 1 < l.n && l.v[k + 1] - 1 <= seq; k++) {
+        char name[WAL_SEGMENT_NAME_BYTES], path[WAL_PATH_BYTES];
+        wal_segment_name(l.v[k], name);
+        if (snprintf(path, sizeof path, "%s/%s", d->dir, name) >= (int)sizeof path ||
+            d->v->unlink(d->v, path) < 0)
+            break;
+    }
+    if (k)
+        d->v->fsync_dir(d->v, d->dir);
+    free(l.v);
+    return k;
+}
+
 static void child_main(dur_t *d, int wfd, pid_t parent)
 {
     sigset_t none;
@@ -344,6 +412,10 @@ static void child_main(dur_t *d, int wfd, pid_t parent)
     segdb_err e = {0};
     snapshot_info si = {0};
     r.rc = snapshot_write(d->dir, d->v, d->db, &si, &e);
+    if (r.rc == 0) {
+        r.segs = child_drop_log(d, si.seq);
+        snapshot_prune(d->dir, d->v, d->opt.snapshot_keep, &r.snaps, NULL);
+    }
     r.seq = si.seq;
     r.bytes = si.file_bytes;
     snprintf(r.msg, sizeof r.msg, "%s", r.rc ? e.msg : "");
@@ -406,7 +478,7 @@ static int child_finished(dur_t *d, int status, segdb_err *err)
         r.rc == 0) {
         d->last_bgsave_ok = true;
         d->last_bgsave_error[0] = 0;
-        snapshot_done(d, r.seq, r.bytes, ms, d->child_bytes_base, "BGSAVE");
+        snapshot_done(d, r.seq, r.bytes, ms, d->child_bytes_base, "BGSAVE", r.segs, r.snaps);
         return 0;
     }
     char why[SEGDB_ERR_MSG_BYTES];

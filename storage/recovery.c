@@ -20,8 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MSG_PATH_CHARS 700
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static int set_err(segdb_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -316,6 +324,8 @@ int recovery_run(const recovery_options *opts, segdb_t **out, recovery_result *r
         say(opts, "deleted %" PRIu64 " unfinished snapshot file(s) (*.sdb.tmp) left by an interrupted save",
             res->tmp_removed);
 
+    uint64_t t_start = mono_ms(), t_loaded = 0, t_replayed = 0;
+
     /* 1. The newest snapshot that checks out and loads. */
     rc = snapshot_list_dir(dir, v, &sl, err);
     if (rc)
@@ -397,6 +407,7 @@ int recovery_run(const recovery_options *opts, segdb_t **out, recovery_result *r
     }
 
     /* 3. Replay the log after the snapshot. */
+    t_loaded = mono_ms();
     replay rp = {.db = db};
     int flags = opts->repair ? WAL_SCAN_REPAIR : 0;
     rc = wal_scan(dir, v, base, replay_cb, &rp, flags, &res->scan, &e);
@@ -450,6 +461,8 @@ int recovery_run(const recovery_options *opts, segdb_t **out, recovery_result *r
             res->scan.dropped_bytes, res->scan.removed_segments);
     }
 
+    t_replayed = mono_ms();
+
     /* 4. Set the snapshots we passed over aside, so no later start reads them. */
     for (size_t i = 0; i < nbad; i++) {
         char name[SNAPSHOT_NAME_BYTES], from[SNAPSHOT_PATH_BYTES], to[SNAPSHOT_PATH_BYTES + 8];
@@ -471,8 +484,9 @@ int recovery_run(const recovery_options *opts, segdb_t **out, recovery_result *r
     res->seq = st.seq;
     char state[128];
     describe_state(state, sizeof state, res->from_snapshot, base);
-    say(opts, "loaded %s, replayed %" PRIu64 " log record(s): at seq %" PRIu64 ", %" PRIu64 " contacts",
-        state, res->replayed, st.seq, st.live);
+    say(opts, "loaded %s in %" PRIu64 " ms, replayed %" PRIu64 " log record(s) in %" PRIu64
+              " ms: at seq %" PRIu64 ", %" PRIu64 " contacts",
+        state, t_loaded - t_start, res->replayed, t_replayed - t_loaded, st.seq, st.live);
     rc = 0;
 done:
     free(bad);

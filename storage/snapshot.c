@@ -7,7 +7,8 @@
  *
  * snapshot-<S>.sdb in the data directory, <S> = the seq of the last log record
  * the snapshot contains, as 20 zero-padded decimal digits. It is written as
- * snapshot-<S>.sdb.tmp, fsynced, renamed, and the directory fsynced, so a
+ * snapshot-<S>.sdb.tmp (fdatasynced every 32 MiB on the way, so the disk
+ * works while the state is serialized), fsynced, renamed, and the directory fsynced, so a
  * crash leaves either the old set of snapshots or the new one complete (plus
  * at most a .tmp file, which a start deletes). Recovery renames a snapshot
  * that fails its checks to snapshot-<S>.sdb.corrupt when it starts without it.
@@ -60,6 +61,7 @@
 #define SNAP_MAGIC "SEGDBSNP"
 #define SNAP_END_MAGIC "SEGDBSNE"
 #define SNAP_IO_BYTES (1u << 20)       /* read window; writes pass segdb_save's chunks through */
+#define SNAP_SYNC_EVERY_BYTES (32u << 20) /* fdatasync while writing, as Redis's incremental fsync */
 #define SNAP_MSG_PATH_CHARS 700        /* longest path quoted in a message */
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -147,6 +149,7 @@ typedef struct swriter {
     vfs *v;
     vfs_file *f;
     uint64_t off;         /* next file offset */
+    uint64_t synced;      /* offset of the last incremental sync */
     XXH64_state_t *xs;    /* over the stream bytes */
     uint64_t n;           /* stream bytes so far */
     int io;               /* the first -errno of a failed write */
@@ -165,6 +168,17 @@ static int sw_write(void *ctx, const void *buf, size_t len)
     XXH64_update(w->xs, buf, len);
     w->off += len;
     w->n += len;
+    /* Sync as we go: the disk writes while the state is serialized, and no
+     * gigabyte of dirty pages is left for the final fsync to flush at once
+     * (which would also stall the log's fsyncs behind it). */
+    if (w->off - w->synced >= SNAP_SYNC_EVERY_BYTES) {
+        rc = w->v->fdatasync(w->v, w->f);
+        if (rc) {
+            w->io = rc;
+            return SEGDB_EREADONLY;
+        }
+        w->synced = w->off;
+    }
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "segdb.h"
+#include "value.h"
 
 /* the benchmark's generator, compiled into this test (tests are built alone) */
 #include "../bench/gen.c"
@@ -388,8 +389,9 @@ Test(import, header_errors_fail_the_whole_chunk_and_apply_nothing)
     imp_fails(db, NULL, "", SEGDB_EINVAL, "empty CSV");
     imp_fails(db, NULL, "\xEF\xBB\xBF\r\n\n", SEGDB_EINVAL, "empty CSV");
     imp_fails(db, NULL, "id,na\xFFme\n1,a\n", SEGDB_EINVAL, "header row (line 1): invalid UTF-8 in column 2");
-    imp_fails(db, "email", "id,name\n1,a\n", SEGDB_EINVAL, "MATCH email needs a email column");
+    imp_fails(db, "email", "id,name\n1,a\n", SEGDB_EINVAL, "MATCH email needs an email column");
     imp_fails(db, "id", "name\na\n", SEGDB_EINVAL, "MATCH id needs an id column");
+    imp_fails(db, "phone", "id,name\n1,a\n", SEGDB_EINVAL, "MATCH phone needs a phone column");
     imp_fails(db, "colour", "id\n1\n", SEGDB_EINVAL, "MATCH takes id, identifier, email or phone, not 'colour'");
     cr_assert_eq(count(db, NULL), 0);
     segdb_stats st;
@@ -509,9 +511,9 @@ Test(import, match_email_is_case_insensitive_and_dedups_within_the_chunk)
             "200,other@x.vn,no\n");    /* 7: 200 was created above */
     counts(&r, 1, 1, 4);
     rejected_at(&r, 0, 3, "email 'an@example.com' belongs to contact 10, but the row's id is 99");
-    rejected_at(&r, 1, 4, "no contact has email 'nobody@x.vn', and id 11 belongs to another contact");
-    rejected_at(&r, 2, 5, "the row has no email, and id 12 belongs to another contact");
-    rejected_at(&r, 3, 7, "id 200 belongs to another contact");
+    rejected_at(&r, 1, 4, "no contact has email 'nobody@x.vn', and id 11 already exists: with MATCH email the email picks");
+    rejected_at(&r, 2, 5, "the row has no email, and id 12 already exists");
+    rejected_at(&r, 3, 7, "no contact has email 'other@x.vn', and id 200 already exists");
     EXPECT_FIELD(db, 10, "name", "ok");
     EXPECT_FIELD(db, 200, "name", "yes");
     segdb_import_res_free(&r);
@@ -612,7 +614,7 @@ Test(import, export_escapes_formulas_and_import_reads_them_back)
     cr_assert_str_eq(csv,
                      "id,name,handle,phone,revenue\r\n"
                      "1,\"'=HYPERLINK(\"\"http://x\"\")\",'@linh.nguyen,+84912345678,-12.5\r\n"
-                     "2,'-minus,'+plus,0912345678,1e+05\r\n"
+                     "2,'-minus,'+plus,0912345678,100000\r\n"
                      "3,'=already quoted,'@x,,\r\n");
     /* the escaped cells come back as they were */
     segdb_t *db2 = open_db();
@@ -655,6 +657,65 @@ Test(export, default_fields_header_once_tags_joined_first_spelling)
     cr_assert_str_eq(csv, want);
     free(csv);
     segdb_close(db);
+}
+
+/* EXPORT writes numbers, times and dates itself (fast paths): the same text
+ * value.c's formatters give (whole numbers in plain digits), in any zone. */
+Test(export, times_dates_and_numbers_match_the_value_formatters)
+{
+    static const int zones[] = {7 * 3600, 0, -(5 * 3600 + 30 * 60), 14 * 3600};
+    static const int64_t times[] = {0, 1, -1, -86400, 59, 86399, 951782400 /* 2000-02-29 */, 4102444800LL,
+                                    -62135596800LL /* year 1 */, 253402300799LL /* 9999-12-31T23:59:59Z */,
+                                    1700000000, -2208988800LL /* 1900 */};
+    static const char *const days[] = {"1970-01-01", "1969-12-31", "2000-02-29", "0001-01-01", "9999-12-31", "1900-03-01"};
+    static const double nums[] = {0.0, -0.0, 1.0, -1.0, 452000.0, 1e5, 0.1, 1234.5, -12.25, 1e15, 999999999999999.0,
+                                  1e-7, 123456789012345678.0, 3.14159265358979};
+    for (size_t z = 0; z < sizeof zones / sizeof *zones; z++) {
+        segdb_options o;
+        segdb_options_init(&o);
+        o.clock_fn = fixed_clock;
+        o.clock_ctx = &g_now;
+        o.tz_offset_seconds = zones[z];
+        segdb_t *db = segdb_open(&o);
+        segdb_err e;
+        size_t nt = sizeof times / sizeof *times, nd = sizeof days / sizeof *days, nn = sizeof nums / sizeof *nums;
+        for (size_t i = 0; i < nt + nd + nn; i++) {
+            char v[64];
+            const char *field = i < nt ? "last_seen" : i < nt + nd ? "birthday" : "revenue";
+            if (i < nt) value_format_time(times[i], 0, v); /* negative seconds are written as a date */
+            else if (i < nt + nd) snprintf(v, sizeof v, "%s", days[i - nt]);
+            else snprintf(v, sizeof v, "%.17g", nums[i - nt - nd]);
+            segdb_kv kv = {field, v, strlen(v)};
+            int created;
+            cr_assert_eq(segdb_upsert(db, i + 1, &kv, 1, &created, &e), 0, "%s %s: %s", field, v, e.msg);
+        }
+        const char *f[] = {"last_seen", "birthday", "revenue"};
+        char *csv = export_all(db, f, 3, NULL, 0, NULL);
+        char *line = strstr(csv, "\r\n") + 2;
+        for (size_t i = 0; i < nt + nd + nn; i++) {
+            char want[64], got[128];
+            char *end = strstr(line, "\r\n");
+            cr_assert_not_null(end);
+            snprintf(got, sizeof got, "%.*s", (int)(end - line), line);
+            if (i < nt) {
+                value_format_time(times[i], zones[z], want);
+                cr_assert_str_eq(got, strcat(want, ",,"), "zone %d time %lld", zones[z], (long long)times[i]);
+            } else if (i < nt + nd) {
+                snprintf(want, sizeof want, ",%s,", days[i - nt]);
+                cr_assert_str_eq(got, want);
+            } else {
+                double d = nums[i - nt - nd];
+                cr_assert_eq(strncmp(got, ",,", 2), 0);
+                cr_assert(strtod(got + 2, NULL) == d && signbit(strtod(got + 2, NULL)) == signbit(d), "%s for %.17g",
+                          got, d);
+                if (d == (double)(int64_t)d && fabs(d) < 1e15)
+                    cr_assert(strchr(got + 2, 'e') == NULL, "whole numbers in plain digits: %s", got);
+            }
+            line = end + 2;
+        }
+        free(csv);
+        segdb_close(db);
+    }
 }
 
 Test(export, fields_filter_and_paging)

@@ -452,9 +452,9 @@ static int send_chunk(importer *im, chunk *c)
     cli_value *v = NULL;
     char err[CLI_ERR_BYTES];
     int rc = im->b->call(im->b, argc, argv, lens, &v, err, sizeof err);
-    const char *where_fmt = "%s: IMPORT of lines %llu-%llu failed: %s\n";
     if (rc != CLI_CALL_OK) {
-        fprintf(stderr, where_fmt, PROG, (unsigned long long)c->first_line, (unsigned long long)c->last_line, err);
+        fprintf(stderr, "%s: IMPORT of %s lines %llu-%llu failed: %s\n", PROG, im->path,
+                (unsigned long long)c->first_line, (unsigned long long)c->last_line, err);
         return -1;
     }
     int status = 0;

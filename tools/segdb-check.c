@@ -82,6 +82,7 @@ static const char *kind_name(int k)
     case REC_NOTE_ADD: return "note.add";
     case REC_NOTE_EDIT: return "note.edit";
     case REC_NOTE_DEL: return "note.del";
+    case REC_IMPORT: return "import";
     }
     return "unknown";
 }

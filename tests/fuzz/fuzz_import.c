@@ -7,8 +7,11 @@
  *   /tmp/fuzz_import -max_total_time=60 -dict=tests/fuzz/fuzz_import.dict
  *
  * Input: byte 0 picks the MATCH key (none, id, identifier, email, phone, or an
- * invalid word) and whether a valid header row is put in front of the rest,
- * so most inputs reach the row checks; the rest is the CSV chunk. Each input
+ * invalid word), whether a valid header row is put in front of the rest, and
+ * whether the rest is the CSV chunk as it is or a list of tokens (each byte
+ * one of TOKENS: ids, keys of the seeded contacts, values of every kind,
+ * separators, quotes, bad UTF-8), so that short inputs already make rows
+ * that match, clash and fail in all the ways the row checks know. Each input
  * gets a fresh database holding a few contacts (one archived), a custom
  * field and a group, with every write captured by the log hook. Then, and it
  * traps on any difference:
@@ -111,19 +114,37 @@ static char *export_all(segdb_t *db, size_t *len)
 }
 
 static const char HEADER[] = "id,identifier,name,email,phone,city,tags,groups,score,created_at,type\n";
+static const char *const TOKENS[] = {
+    ",", ",", ",", ",", "\n", "\n", "\r\n", "\r", "\"", "\"\"", ";", " ", "", "1", "2", "3", "4", "5", "9",
+    "18446744073709551615", "18446744073709551614", "0", "-1", "0x1", "K1", "K2", "K4", "k1", "a@x.vn", "A@X.VN",
+    "b@x.vn", "new@x.vn", "not-an-email", "0912345678", "+84912345678", "0912 345 679", "0933333333", "abc",
+    "vip", "VIP", "x;y", "a,b", "Hà Nội", "ha noi", "Bình", "customer", "visitor", "bogus", "2019-11-01", "-30d",
+    "now", "'=1+2", "'@x", "'-5", "\xff", "\xc3(", "\xed\xa0\x80", "\xef\xbb\xbf", "id", "email", "phone",
+    "identifier", "name", "tags", "groups", "city", "score", "bucket", "archived", "colour", "42", "1e5",
+};
+#define NTOKENS (sizeof TOKENS / sizeof *TOKENS)
 static const char *const MATCH[] = {NULL, "id", "identifier", "email", "phone", "colour", NULL, "EMAIL"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 16) return 0;
     const char *match = MATCH[data[0] & 7];
-    bool header = data[0] & 8;
+    bool header = data[0] & 8, tokens = data[0] & 16;
     size_t hl = header ? sizeof HEADER - 1 : 0;
-    char *csv = malloc(hl + size);
+    char *csv = malloc(hl + (tokens ? 24 * size : size));
     if (!csv) return 0;
     memcpy(csv, HEADER, hl);
-    memcpy(csv + hl, data + 1, size - 1);
-    size_t len = hl + size - 1;
+    size_t len = hl;
+    if (tokens) {
+        for (size_t i = 1; i < size; i++) {
+            const char *t = TOKENS[data[i] % NTOKENS];
+            memcpy(csv + len, t, strlen(t));
+            len += strlen(t);
+        }
+    } else {
+        memcpy(csv + hl, data + 1, size - 1);
+        len += size - 1;
+    }
 
     logcap lc = {0};
     segdb_t *db = open_db(&lc);

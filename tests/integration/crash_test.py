@@ -346,7 +346,8 @@ def main():
     servers = []
     t0 = time.time()
     lost = half = 0
-    restarts = bgsave_kills = 0
+    restarts = bgsave_kills = killed_in_bgsave = 0
+    log_pos = 0
     failures = []
     use_tag = False
     try:
@@ -385,6 +386,14 @@ def main():
                 time.sleep(rng.uniform(0.0, 0.03))
             srv.kill9()
             stop.set()
+            with open(logpath, errors="replace") as f:
+                f.seek(log_pos)
+                text = f.read()
+                log_pos = f.tell()
+            started = text.rfind("background save started")
+            if started >= 0 and text.rfind("BGSAVE: snapshot-") < started and \
+                    text.rfind("background save failed") < started:
+                killed_in_bgsave += 1
             for t in ths:
                 t.join(30)
             if counters["errors"]:
@@ -447,9 +456,10 @@ def main():
     for f in failures[:40]:
         print("FAIL: " + f)
     ok = not failures and lost == 0 and half == 0
-    print("crash: %d rounds (seed %d), %d restarts (%d right after a BGSAVE), %d acknowledged upserts, "
+    print("crash: %d rounds (seed %d), %d restarts (%d kills right after a BGSAVE command, %d while a "
+          "snapshot child was writing), %d acknowledged upserts, "
           "%d acknowledged tags%s, %d unacknowledged in flight, lost=%d half=%d, %.1fs%s"
-          % (a.rounds, seed, restarts, bgsave_kills, len(st.acked), len(st.tags_acked),
+          % (a.rounds, seed, restarts, bgsave_kills, killed_in_bgsave, len(st.acked), len(st.tags_acked),
              "" if use_tag else " (no TAG command in this build)", len(st.unacked) + len(st.tags_unacked),
              lost, half, time.time() - t0, "" if ok else "  (data kept in %s)" % top))
     return 0 if ok else 1

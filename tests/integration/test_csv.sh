@@ -165,6 +165,16 @@ check_has "--match email: 1 created, 2 updated" "1 created, 2 updated, 0 rejecte
 check "--match email updated contact 1" "Huế" "$(gv 1 city)"
 check "new contact got max(id)+1" "Mới Hai" "$(gv 7 name)"
 
+# ---- a row longer than the reader's 1 MiB limit is rejected by the CLI itself ----
+"$PY" -c 'import sys; open(sys.argv[1], "w").write("id,name\n40,before\n41," + "x" * (1100 * 1024) + "\n42,after\n")' "$tmp/long.csv"
+cli "$O" "$E" -p "$P" import "$tmp/long.csv" --errors "$tmp/long-report.csv"
+check "a too long row: exit 1" 1 "$status"
+check_has "a too long row: the others imported" "2 created, 0 updated, 1 rejected" "$(cat "$E")"
+check "a too long row: in the report with its line" "3,record longer than the maximum of 1048576 bytes" \
+    "$(sed -n 2p "$tmp/long-report.csv" | cut -c1-49)"
+check "the row after it" "after" "$(gv 42 name)"
+r DEL 40 42 >/dev/null
+
 # ---- unknown columns ----
 printf 'id,name,nghe_nghiep\n8,Hồ Văn Tám,Kỹ sư\n' >"$tmp/custom.csv"
 cli "$O" "$E" -p "$P" import "$tmp/custom.csv"
