@@ -83,7 +83,10 @@ static int *cursors_of(pnode *n, uint32_t count, int **slot)
 
 static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w);
 
-static bool eval_range(ectx *c, pnode *n, uint64_t *w)
+/* Rows of a range term in this chunk. With a mask (the running result of an
+ * AND), edge rows outside the mask are not looked up: their bits don't
+ * matter, and each lookup is a likely cache miss in the value column. */
+static bool eval_range(ectx *c, pnode *n, uint64_t *w, const uint64_t *mask)
 {
     rcover *cv = &n->cover;
     int *cur = cursors_of(n, cv->nfull + cv->nsub + cv->nedge, &n->edge_cursors);
@@ -109,6 +112,15 @@ static bool eval_range(ectx *c, pnode *n, uint64_t *w)
         int idx = bm_find_chunk(cv->edge[i], c->key, &ecur[i]);
         if (idx < 0) continue;
         uint32_t m = bm_chunk_values(cv->edge[i], idx, c->vals);
+        if (mask) {
+            uint32_t kept = 0;
+            for (uint32_t k = 0; k < m; k++) {
+                uint16_t x = c->vals[k];
+                c->vals[kept] = x;
+                kept += (uint32_t)(mask[x >> 6] >> (x & 63) & 1);
+            }
+            m = kept;
+        }
         const uint16_t *v = c->vals;
         uint64_t hit = 0;
         /* each edge row's bit becomes exactly "value in range" (set or cleared) */
@@ -191,7 +203,7 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w)
         return any;
     }
     case P_RANGE:
-        return eval_range(c, n, w);
+        return eval_range(c, n, w, NULL);
     case P_NOT: {
         if (!load_universe(c, w)) return false;
         uint64_t *t = scratch(c, depth + 1);
@@ -213,6 +225,11 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w)
                 int *cur = cursors_of(x, x->nbms, &x->cursors);
                 int idx = bm_find_chunk(x->bms[0], c->key, cur);
                 if (idx >= 0) bm_chunk_andnot(x->bms[0], idx, w);
+            } else if (k->kind == P_RANGE) {
+                uint64_t *t = scratch(c, depth + 1);
+                if (!t) return false;
+                if (!eval_range(c, k, t, w)) { bm_words_zero(w); return false; }
+                bm_words_and(w, t);
             } else {
                 uint64_t *t = scratch(c, depth + 1);
                 if (!t) return false;
@@ -362,6 +379,30 @@ static int cmp_cand(const void *a, const void *b, void *ctx)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Move the k smallest candidates (by cmp_cand) to cs[0..k), in any order:
+ * quickselect, so a page of 50 out of thousands costs linear time. */
+static void select_first(cand *cs, uint64_t n, uint64_t k, void *ctx)
+{
+    uint64_t lo = 0, hi = n;
+    while (hi - lo > 1 && k > lo && k < hi) {
+        cand pivot = cs[lo + (hi - lo) / 2];
+        uint64_t i = lo, j = hi - 1;
+        for (;;) {
+            while (cmp_cand(&cs[i], &pivot, ctx) < 0) i++;
+            while (cmp_cand(&cs[j], &pivot, ctx) > 0) j--;
+            if (i >= j) break;
+            cand t = cs[i];
+            cs[i] = cs[j];
+            cs[j] = t;
+            i++;
+            j--;
+        }
+        /* cs[lo..j] <= pivot <= cs[j+1..hi) */
+        if (k <= j + 1) hi = j + 1;
+        else lo = j + 1;
+    }
+}
+
 static void fill_key(segdb_t *db, const field *f, cand *cd)
 {
     uint32_t row = cd->row;
@@ -410,7 +451,9 @@ static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bo
         cs[i].row = rows[i];
         fill_key(db, f, &cs[i]);
     }
-    qsort_r(cs, n, sizeof *cs, cmp_cand, &desc);
+    uint64_t need = skip + take < n ? skip + take : n;
+    if (need < n / 4) select_first(cs, n, need, &desc); /* only the page's ranks need order */
+    qsort_r(cs, need < n / 4 ? need : n, sizeof *cs, cmp_cand, &desc);
     int rc = SEGDB_OK;
     for (uint64_t i = skip; i < n && i < skip + take && !rc; i++) rc = rv_push(out, cs[i].row);
     free(cs);

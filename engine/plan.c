@@ -851,8 +851,11 @@ static int bind_node(binder *b, const fnode *n, pnode **out)
 static int cmp_est(const void *a, const void *b)
 {
     const pnode *x = *(const pnode *const *)a, *y = *(const pnode *const *)b;
-    int nx = x->kind == P_NOT, ny = y->kind == P_NOT;
-    if (nx != ny) return nx - ny;          /* positive children first */
+    /* bitmaps first (smallest first), then ranges (their edge rows are then
+     * only checked inside what the bitmaps left), then NOT children */
+    int nx = x->kind == P_NOT ? 2 : x->kind == P_RANGE ? 1 : 0;
+    int ny = y->kind == P_NOT ? 2 : y->kind == P_RANGE ? 1 : 0;
+    if (nx != ny) return nx - ny;
     return x->est < y->est ? -1 : x->est > y->est;
 }
 

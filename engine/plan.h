@@ -10,7 +10,7 @@
  *               against the column (times, integers, numbers, dates)
  * and inner nodes P_AND / P_OR / P_NOT. Optimization: AND/OR flattened,
  * constant leaves folded, AND children ordered by estimated cardinality
- * (smallest first, NOT children last as and-not), many-way OR of plain
+ * (bitmaps smallest first, then range terms, NOT children last as and-not), many-way OR of plain
  * bitmaps merged into one P_BITMAPS leaf.
  *
  * Relative times are resolved at bind time, which is evaluation time: a plan

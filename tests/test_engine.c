@@ -327,3 +327,37 @@ Test(engine, differently_written_phones_are_one_number)
     cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
     segdb_close(db);
 }
+
+Test(engine, sorted_pages_match_a_full_sort)
+{
+    segdb_t *db = open_db();
+    char v[32], n[32];
+    for (uint64_t i = 1; i <= 4000; i++) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)((i * 7919) % 613));
+        snprintf(n, sizeof n, "Khách %llu", (unsigned long long)((i * 31) % 97));
+        UP(db, i, "purchases", v, "name", n);
+    }
+    const char *sorts[] = {"purchases", "name"};
+    for (int s = 0; s < 2; s++) {
+        for (int desc = 0; desc < 2; desc++) {
+            segdb_find_req all = {.sort_field = sorts[s], .desc = desc, .limit = 10000};
+            segdb_find_res ra, rp;
+            segdb_err e;
+            cr_assert_eq(segdb_find(db, &all, &ra, &e), 0, "%s", e.msg);
+            cr_assert_eq(ra.n, 4000);
+            uint64_t offs[] = {0, 7, 333, 3990};
+            for (int k = 0; k < 4; k++) {
+                segdb_find_req pg = {.sort_field = sorts[s], .desc = desc, .offset = offs[k], .limit = 25};
+                cr_assert_eq(segdb_find(db, &pg, &rp, &e), 0, "%s", e.msg);
+                size_t want = offs[k] + 25 <= 4000 ? 25 : 4000 - offs[k];
+                cr_assert_eq(rp.n, want);
+                for (size_t j = 0; j < rp.n; j++)
+                    cr_assert_eq(rp.ids[j], ra.ids[offs[k] + j], "%s %s offset %llu item %zu", sorts[s],
+                                 desc ? "desc" : "asc", (unsigned long long)offs[k], j);
+                segdb_find_res_free(&rp);
+            }
+            segdb_find_res_free(&ra);
+        }
+    }
+    segdb_close(db);
+}
