@@ -377,6 +377,66 @@ bool bm_valid(const roaring_bitmap_t *b)
     return true;
 }
 
+static const uint64_t *bitset_words(const roaring_bitmap_t *b, int i)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    return t == BITSET_CONTAINER_TYPE_CODE ? ((const bitset_container_t *)c)->array : NULL;
+}
+
+uint64_t bm_and_card(const roaring_bitmap_t *a, const roaring_bitmap_t *b)
+{
+    const roaring_array_t *ra = &a->high_low_container, *rb = &b->high_low_container;
+    int i = 0, j = 0;
+    uint64_t total = 0;
+    uint64_t tmp[BM_WORDS];
+    while (i < ra->size && j < rb->size) {
+        uint16_t ka = ra->keys[i], kb = rb->keys[j];
+        if (ka < kb) { i++; continue; }
+        if (kb < ka) { j++; continue; }
+        const uint64_t *x = bitset_words(a, i), *y = bitset_words(b, j);
+        if (x && y) {
+            uint64_t n = 0;
+            for (uint32_t k = 0; k < BM_WORDS; k++) n += (uint64_t)__builtin_popcountll(x[k] & y[k]);
+            total += n;
+        } else {
+            bm_chunk_load(a, i, tmp);
+            bm_chunk_and(b, j, tmp);
+            total += bm_words_popcount(tmp);
+        }
+        i++;
+        j++;
+    }
+    return total;
+}
+
+uint64_t bm_andnot_card(const roaring_bitmap_t *a, const roaring_bitmap_t *b)
+{
+    const roaring_array_t *ra = &a->high_low_container, *rb = &b->high_low_container;
+    int j = 0;
+    uint64_t total = 0;
+    uint64_t tmp[BM_WORDS];
+    for (int i = 0; i < ra->size; i++) {
+        uint16_t ka = ra->keys[i];
+        while (j < rb->size && rb->keys[j] < ka) j++;
+        if (j >= rb->size || rb->keys[j] != ka) {
+            total += bm_chunk_card(a, i);
+            continue;
+        }
+        const uint64_t *x = bitset_words(a, i), *y = bitset_words(b, j);
+        if (x && y) {
+            uint64_t n = 0;
+            for (uint32_t k = 0; k < BM_WORDS; k++) n += (uint64_t)__builtin_popcountll(x[k] & ~y[k]);
+            total += n;
+        } else {
+            bm_chunk_load(a, i, tmp);
+            bm_chunk_andnot(b, j, tmp);
+            total += bm_words_popcount(tmp);
+        }
+    }
+    return total;
+}
+
 void bm_append_words(roaring_bitmap_t *b, uint16_t key, const uint64_t *w, uint32_t card)
 {
     bitset_container_t *bc = bitset_container_create();

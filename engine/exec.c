@@ -300,9 +300,9 @@ static uint64_t count_node(ectx *c, pnode *n)
         if (plain(n)) return roaring_bitmap_get_cardinality(n->bms[0]);
         if (n->kind == P_AND && n->nkids == 2 && plain(n->kids[0])) {
             pnode *b = n->kids[1];
-            if (plain(b)) return roaring_bitmap_and_cardinality(n->kids[0]->bms[0], b->bms[0]);
+            if (plain(b)) return bm_and_card(n->kids[0]->bms[0], b->bms[0]);
             if (b->kind == P_NOT && plain(b->kids[0]))
-                return roaring_bitmap_andnot_cardinality(n->kids[0]->bms[0], b->kids[0]->bms[0]);
+                return bm_andnot_card(n->kids[0]->bms[0], b->kids[0]->bms[0]);
         }
         if (n->kind == P_NOT && plain(n->kids[0]))
             return roaring_bitmap_get_cardinality(c->U) - roaring_bitmap_get_cardinality(n->kids[0]->bms[0]);
@@ -381,11 +381,12 @@ static int cmp_cand(const void *a, const void *b, void *ctx)
 
 /* Move the k smallest candidates (by cmp_cand) to cs[0..k), in any order:
  * quickselect, so a page of 50 out of thousands costs linear time. */
-static void select_first(cand *cs, uint64_t n, uint64_t k, void *ctx)
+static bool select_first(cand *cs, uint64_t n, uint64_t k, void *ctx)
 {
     uint64_t lo = 0, hi = n;
     while (hi - lo > 1 && k > lo && k < hi) {
-        cand pivot = cs[lo + (hi - lo) / 2];
+        /* the lower middle: with Hoare's scheme j then stays below hi - 1 */
+        cand pivot = cs[lo + (hi - 1 - lo) / 2];
         uint64_t i = lo, j = hi - 1;
         for (;;) {
             while (cmp_cand(&cs[i], &pivot, ctx) < 0) i++;
@@ -398,9 +399,11 @@ static void select_first(cand *cs, uint64_t n, uint64_t k, void *ctx)
             j--;
         }
         /* cs[lo..j] <= pivot <= cs[j+1..hi) */
+        if (j + 1 >= hi) return false; /* no progress: the caller sorts everything */
         if (k <= j + 1) hi = j + 1;
         else lo = j + 1;
     }
+    return true;
 }
 
 static void fill_key(segdb_t *db, const field *f, cand *cd)
@@ -452,8 +455,9 @@ static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bo
         fill_key(db, f, &cs[i]);
     }
     uint64_t need = skip + take < n ? skip + take : n;
-    if (need < n / 4) select_first(cs, n, need, &desc); /* only the page's ranks need order */
-    qsort_r(cs, need < n / 4 ? need : n, sizeof *cs, cmp_cand, &desc);
+    /* only the page's ranks need order: select them, then sort just those */
+    bool partial = need < n / 4 && select_first(cs, n, need, &desc);
+    qsort_r(cs, partial ? need : n, sizeof *cs, cmp_cand, &desc);
     int rc = SEGDB_OK;
     for (uint64_t i = skip; i < n && i < skip + take && !rc; i++) rc = rv_push(out, cs[i].row);
     free(cs);

@@ -361,3 +361,30 @@ Test(engine, sorted_pages_match_a_full_sort)
     }
     segdb_close(db);
 }
+
+Test(engine, sorted_pages_of_every_size_terminate_and_agree)
+{
+    segdb_t *db = open_db();
+    char v[32];
+    for (uint64_t i = 1; i <= 300; i++) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)((i * 37) % 11));
+        UP(db, i, "purchases", v, "web_sessions", i % 2 ? "1" : "2");
+        if (i < 5) continue;
+        /* the top rows by purchases among the first i contacts, page by page */
+        char filter[64];
+        snprintf(filter, sizeof filter, "has:purchases");
+        segdb_find_req all = {.filter = filter, .sort_field = "purchases", .desc = true, .limit = 10000};
+        segdb_find_res ra, rp;
+        segdb_err e;
+        cr_assert_eq(segdb_find(db, &all, &ra, &e), 0, "%s", e.msg);
+        for (uint64_t off = 0; off < 3 && off < i; off++) {
+            segdb_find_req pg = {.filter = filter, .sort_field = "purchases", .desc = true, .offset = off, .limit = 1};
+            cr_assert_eq(segdb_find(db, &pg, &rp, &e), 0, "%s", e.msg);
+            cr_assert_eq(rp.n, 1);
+            cr_assert_eq(rp.ids[0], ra.ids[off], "n=%llu offset %llu", (unsigned long long)i, (unsigned long long)off);
+            segdb_find_res_free(&rp);
+        }
+        segdb_find_res_free(&ra);
+    }
+    segdb_close(db);
+}

@@ -18,6 +18,7 @@ declare -A SRC=(
   [fuzz_wal_scan]="storage/vfs.c storage/wal.c -lxxhash -llz4 -lpthread"
   [fuzz_snapshot_load]="$ENGINE -lroaring -lutf8proc -lm"
   [fuzz_import]="$ENGINE -lroaring -lutf8proc -lm"
+  [fuzz_snapshot_file]="storage/snapshot.c storage/vfs.c $ENGINE -lroaring -lutf8proc -lm -lxxhash -llz4 -lpthread"
 )
 for t in "${!SRC[@]}"; do
   [ -f "tests/fuzz/$t.c" ] || continue
@@ -31,7 +32,9 @@ if [ -n "$SECS" ]; then
     mkdir -p "$OUT/corpus-$t"
     dict=""
     [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
-    [ "$t" = fuzz_snapshot_load ] && SEGDB_FUZZ_SEED_OUT="$OUT/corpus-$t" "$OUT/$t" -runs=0 >/dev/null 2>&1 || true
+    case "$t" in
+      fuzz_snapshot_load|fuzz_snapshot_file) SEGDB_FUZZ_SEED_OUT="$OUT/corpus-$t" "$OUT/$t" -runs=0 >/dev/null 2>&1 || true ;;
+    esac
     echo "running $t for ${SECS}s"
     (cd "$OUT" && "./$t" -max_total_time="$SECS" $dict "corpus-$t" 2>&1 | tail -3)
   done
