@@ -90,7 +90,7 @@ typedef struct row {
     char value_text[32];
 } row;
 
-#define BENCH_MAX_ROWS 16
+#define BENCH_MAX_ROWS 32
 
 typedef struct bench {
     opts o;
@@ -465,6 +465,60 @@ static void run_find(bench *b)
     segdb_find_res_free(&first);
 }
 
+/* Campaign operations of issue 5 over the q_enum3 set (timed after every
+ * count, since they write): bulk TAG (a new tag each run, so every run tags
+ * the whole set), TAG of ~5M contacts, SPLIT 4 by id / RANDOM / BY created_at,
+ * FACET city TOP 10 and OVERLAP of 5 filters. value = contacts changed, the
+ * first part's size, the number of facet values or the matrix' first cell. */
+static void run_campaign(bench *b)
+{
+    int runs = b->o.runs;
+    double s[runs];
+    segdb_err err;
+    const char *enum3 = QUERIES[Q_ENUM3].filter;
+    enum { C_TAG, C_TAG5M, C_SPLIT, C_SPLIT_RANDOM, C_SPLIT_BY, C_FACET, C_OVERLAP, C_N };
+    static const char *names[C_N] = {"tag_bulk", "tag_5m", "split4", "split4_random", "split4_by_created",
+                                     "facet_city", "overlap5"};
+    static const char *ovl[5] = {"tag:t000", "tag:t001", "city:\"Hồ Chí Minh\"", "gender:female",
+                                 "created_at < 2023-06-01"};
+    for (int op = 0; op < C_N; op++) {
+        uint64_t value = 0;
+        for (int k = 0; k < runs; k++) {
+            char tag[48];
+            uint64_t changed = 0;
+            memset(&err, 0, sizeof err);
+            double t = now_ms();
+            int rc = 0;
+            if (op == C_TAG || op == C_TAG5M) {
+                snprintf(tag, sizeof tag, "bench_%s_%d", names[op], k);
+                segdb_target tg = {.filter = op == C_TAG ? enum3 : "NOT tag:t000"};
+                rc = segdb_tag(b->db, tag, &tg, &changed, &err);
+                value = changed;
+            } else if (op <= C_SPLIT_BY) {
+                segdb_split_req rq = {.n = 4, .filter = enum3};
+                if (op == C_SPLIT_RANDOM) { rq.has_seed = true; rq.seed = 42; }
+                if (op == C_SPLIT_BY) rq.by_field = "created_at";
+                segdb_split_res rs;
+                rc = segdb_split(b->db, &rq, &rs, &err);
+                if (!rc) { value = rs.n ? rs.sizes[0] : 0; segdb_split_res_free(&rs); }
+            } else if (op == C_FACET) {
+                segdb_facet_res fr;
+                rc = segdb_facet(b->db, "city", 10, enum3, &fr, &err);
+                if (!rc) { value = fr.n; segdb_facet_res_free(&fr); }
+            } else {
+                segdb_overlap_res orr;
+                rc = segdb_overlap(b->db, ovl, 5, &orr, &err);
+                if (!rc) { value = orr.n ? orr.m[0] : 0; segdb_overlap_res_free(&orr); }
+            }
+            s[k] = now_ms() - t;
+            if (rc < 0) die_engine(names[op], &err);
+        }
+        row *r = add_row(b, names[op]);
+        set_times(r, s, (size_t)runs);
+        snprintf(r->value_text, sizeof r->value_text, "%" PRIu64, value);
+    }
+}
+
 static void print_explain(bench *b)
 {
     for (int q = 0; q < Q_COUNT; q++) {
@@ -657,6 +711,7 @@ int main(int argc, char **argv)
     run_count(&b, Q_OR20);
     run_find(&b);
     run_count(&b, Q_KEYWORD);
+    run_campaign(&b);
     snprintf(add_row(&b, "bytes_per_contact")->value_text, sizeof b.rows[0].value_text, "%s",
              b.bytes_per_contact);
 
