@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #endif
 #include "durability.h"
+#include "storage_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,21 +82,6 @@ typedef struct child_result {
     uint64_t segs, snaps;         /* log segments and old snapshots the child deleted */
     char msg[2048];
 } child_result;
-
-static int set_err(segdb_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int set_err(segdb_err *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static void say(dur_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #endif
 #include "recovery.h"
+#include "storage_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,26 +30,6 @@ static uint64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int set_err(segdb_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int set_err(segdb_err *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static int io_code(int rc)
-{
-    return rc == -ENOMEM ? SEGDB_ENOMEM : SEGDB_EREADONLY;
 }
 
 static void say(const recovery_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -49,6 +49,7 @@
 #define _GNU_SOURCE
 #endif
 #include "snapshot.h"
+#include "storage_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -63,54 +64,6 @@
 #define SNAP_IO_BYTES (1u << 20)       /* read window; writes pass segdb_save's chunks through */
 #define SNAP_SYNC_EVERY_BYTES (32u << 20) /* fdatasync while writing, as Redis's incremental fsync */
 #define SNAP_MSG_PATH_CHARS 700        /* longest path quoted in a message */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static int set_err(segdb_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int set_err(segdb_err *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static int io_code(int rc)
-{
-    return rc == -ENOMEM ? SEGDB_ENOMEM : SEGDB_EREADONLY;
-}
 
 void snapshot_name(uint64_t seq, char out[SNAPSHOT_NAME_BYTES])
 {
