@@ -281,13 +281,20 @@ def damage_check(exe, check_exe, datadir, logpath, extra, servers):
     segs = sorted(f for f in os.listdir(datadir) if f.startswith("wal-") and f.endswith(".log"))
     seg = os.path.join(datadir, segs[-1])
     dump = subprocess.run([check_exe, "--dump", seg], capture_output=True, timeout=60).stdout.decode()
-    off = None
+    # The 10 writes may straddle a segment boundary (the start after a crash
+    # opens a new segment): damage the earliest of them in the last segment
+    # that still has valid records after it.
+    offsets = {}
     for line in dump.splitlines():
         w = line.split()
-        if len(w) > 3 and w[0] == "seq" and int(w[1]) == last - 9 and w[2] == "offset":
-            off = int(w[3])
-    if off is None:
-        return fails + ["damage check: record %d not found in segdb-check --dump of %s" % (last - 9, seg)]
+        if len(w) > 3 and w[0] == "seq" and w[2] == "offset":
+            offsets[int(w[1])] = int(w[3])
+    target = next((q for q in range(last - 9, last) if q in offsets), None)
+    if target is None:
+        return fails + ["damage check: none of records %d..%d found in segdb-check --dump of %s"
+                        % (last - 9, last - 1, seg)]
+    off = offsets[target]
+    after = last - target
     with open(seg, "r+b") as f:
         f.seek(off + 30)
         b = f.read(1)
@@ -300,11 +307,11 @@ def damage_check(exe, check_exe, datadir, logpath, extra, servers):
                      % (off, p.returncode, err[-600:]))
     c = subprocess.run([check_exe, datadir], capture_output=True, timeout=120)
     out = c.stdout.decode(errors="replace")
-    if c.returncode != 1 or "DAMAGE IN THE MIDDLE" not in out or "9 valid record(s)" not in out:
+    if c.returncode != 1 or "DAMAGE IN THE MIDDLE" not in out or "%d valid record(s)" % after not in out:
         fails.append("damage check: segdb-check exit %d:\n%s" % (c.returncode, out[-1500:]))
     c = subprocess.run([check_exe, "--repair", datadir], capture_output=True, timeout=120)
     out = c.stdout.decode(errors="replace")
-    if c.returncode != 0 or "repaired:" not in out or "lost 9 valid record(s)" not in out:
+    if c.returncode != 0 or "repaired:" not in out or "lost %d valid record(s)" % after not in out:
         fails.append("damage check: segdb-check --repair exit %d:\n%s" % (c.returncode, out[-1500:]))
     srv = Server(exe, datadir, logpath, extra)
     servers.append(srv)
@@ -319,8 +326,8 @@ def damage_check(exe, check_exe, datadir, logpath, extra, servers):
     srv.stop()
     if not fails:
         print("damage check: a byte flipped at %s offset %d: the start refused naming it, segdb-check "
-              "reported it, --repair cut it (9 records lost, as said), the start then worked"
-              % (segs[-1], off), flush=True)
+              "reported it, --repair cut it (%d records lost, as said), the start then worked"
+              % (segs[-1], off, after), flush=True)
     return fails
 
 
