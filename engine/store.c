@@ -245,6 +245,10 @@ static int arena_put(char **arena, uint64_t *len, uint64_t *cap, const char *s, 
 #define TD_TAG(h) ((uint32_t)((h) >> 59) << TD_CODE_BITS) /* 5 hash bits above the code */
 static inline uint32_t td_slot(uint64_t h, uint32_t code) { return TD_TAG(h) | code; }
 
+/* Rebuilds run over millions of values whose slots are random cache lines:
+ * hash a batch first and prefetch its slots, then insert the batch. */
+#define REHASH_BATCH 16
+
 static int td_rehash(textdict *td, uint32_t nslots)
 {
     uint32_t *s = calloc(nslots, sizeof *s);
@@ -255,13 +259,23 @@ static int td_rehash(textdict *td, uint32_t nslots)
         uint32_t nx = td->chain_keys[k] ? td->chain_vals[k] : 0;
         if (nx) tail[nx >> 6] |= UINT64_C(1) << (nx & 63);
     }
-    for (uint32_t c = 1; c < td->n; c++) {
-        if (tail[c >> 6] >> (c & 63) & 1) continue;
-        const char *f = td->fold + td->fold_off[c];
-        uint64_t h = hash_bytes(f, strlen(f));
-        uint32_t i = (uint32_t)h & (nslots - 1);
-        while (s[i]) i = (i + 1) & (nslots - 1);
-        s[i] = td_slot(h, c);
+    uint32_t mask = nslots - 1, codes[REHASH_BATCH];
+    uint64_t hashes[REHASH_BATCH];
+    for (uint32_t c = 1; c < td->n;) {
+        uint32_t nb = 0;
+        for (; c < td->n && nb < REHASH_BATCH; c++) {
+            if (tail[c >> 6] >> (c & 63) & 1) continue;
+            const char *f = td->fold + td->fold_off[c];
+            codes[nb] = c;
+            hashes[nb] = hash_bytes(f, strlen(f));
+            __builtin_prefetch(&s[(uint32_t)hashes[nb] & mask], 1);
+            nb++;
+        }
+        for (uint32_t b = 0; b < nb; b++) {
+            uint32_t i = (uint32_t)hashes[b] & mask;
+            while (s[i]) i = (i + 1) & mask;
+            s[i] = td_slot(hashes[b], codes[b]);
+        }
     }
     free(tail);
     free(td->slots);
@@ -1297,16 +1311,31 @@ int store_rebuild_id_map(segdb_t *db)
     db->id_nslots = db->id_slots ? nslots : 0;
     db->id_count = 0;
     if (!db->id_slots) return SEGDB_ENOMEM;
-    uint32_t mask = nslots - 1;
+    /* Ids strictly ascending in row order (what bulk loads of new contacts
+     * give) can't repeat, so the inserts need not compare ids; otherwise each
+     * probe checks for a duplicate. The flag is recomputed, not trusted. */
+    bool ascending = true;
+    for (uint32_t r = 0; r < db->nrows; r++) {
+        if (r && db->ids[r] <= db->ids[r - 1]) ascending = false;
+        if (db->ids[r] > db->max_id) db->max_id = db->ids[r];
+    }
+    db->ids_ascending = ascending;
+    uint32_t mask = nslots - 1, rows[REHASH_BATCH], homes[REHASH_BATCH];
     roaring_uint32_iterator_t it;
     roaring_init_iterator(db->live, &it);
-    for (; it.has_value; roaring_advance_uint32_iterator(&it)) {
-        uint32_t row = it.current_value;
-        if (store_row_of(db, db->ids[row]) != UINT32_MAX) return SEGDB_EINVAL; /* duplicate id */
-        uint32_t i = (uint32_t)mix64(db->ids[row]) & mask;
-        while (db->id_slots[i]) i = (i + 1) & mask;
-        db->id_slots[i] = row + 1;
-        db->id_count++;
+    for (uint32_t nb; (nb = roaring_read_uint32_iterator(&it, rows, REHASH_BATCH)) > 0;) {
+        for (uint32_t b = 0; b < nb; b++) {
+            homes[b] = (uint32_t)mix64(db->ids[rows[b]]) & mask;
+            __builtin_prefetch(&db->id_slots[homes[b]], 1);
+        }
+        for (uint32_t b = 0; b < nb; b++) {
+            uint64_t id = db->ids[rows[b]];
+            uint32_t i = homes[b];
+            for (; db->id_slots[i]; i = (i + 1) & mask)
+                if (!ascending && db->ids[db->id_slots[i] - 1] == id) return SEGDB_EINVAL; /* duplicate id */
+            db->id_slots[i] = rows[b] + 1;
+            db->id_count++;
+        }
     }
     return SEGDB_OK;
 }

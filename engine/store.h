@@ -234,7 +234,10 @@ char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len);
 int store_reserve_rows(segdb_t *db, uint32_t n);
 int store_text_reserve(textdict *td, uint32_t ncodes, uint64_t orig_bytes, uint64_t fold_bytes);
 int store_text_rehash(textdict *td);
-int store_rebuild_id_map(segdb_t *db);      /* SEGDB_EINVAL on a duplicate id */
+/* Rebuilds the id map from ids[] and live after a load; also recomputes
+ * ids_ascending and raises max_id to the largest id. SEGDB_EINVAL on a
+ * duplicate live id. */
+int store_rebuild_id_map(segdb_t *db);
 
 /* Give back spare capacity of growable per-value lists (after a bulk load). */
 void store_shrink(segdb_t *db);

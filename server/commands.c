@@ -116,7 +116,8 @@ static const cmd_def TABLE[] = {
      "server"},
     {"DEBUG", -2, A, cmd_debug, "VERIFY", "Rebuilds every index from the columns and compares",
      "server"},
-    {"SHUTDOWN", 1, A, cmd_shutdown, "", "Flushes the log and stops the server", "server"},
+    {"SHUTDOWN", -1, A, cmd_shutdown, "[NOSAVE|SAVE]",
+     "Flushes the log and stops the server (SAVE: writes a snapshot first)", "server"},
     {"SAVE", 1, A, cmd_save, "", "Writes a snapshot now (blocking)", "server"},
     {"BGSAVE", 1, A, cmd_bgsave, "", "Writes a snapshot from a forked child", "server"},
     {"LASTSAVE", 1, 0, cmd_lastsave, "", "Unix time of the last successful snapshot", "server"},
@@ -1193,6 +1194,23 @@ HANDLER(cmd_debug)
 
 HANDLER(cmd_shutdown)
 {
-    /* No reply, as Redis: the connection closes once the server has flushed. */
+    /* No reply, as Redis: the connection closes once the server has flushed.
+     * The log already holds every write, so NOSAVE (and no argument) lose
+     * nothing; SAVE also writes a snapshot so the next start replays less. */
+    bool save = false;
+    if (argc > 2 || (argc == 2 && !eq(argv[1], argvlen[1], "NOSAVE") && !(save = eq(argv[1], argvlen[1], "SAVE")))) {
+        reply_error(out, "ERR", "SHUTDOWN takes NOSAVE or SAVE, nothing else");
+        return CMD_DONE;
+    }
+    dur_t *d = persist_of(srv);
+    if (save && d) {
+        segdb_err e = {0};
+        int rc = dur_save(d, NULL, &e);
+        if (rc) {
+            reply_errorf(out, "ERR", "SHUTDOWN SAVE: the snapshot failed, the server keeps running: %s",
+                         rc == SEGDB_EEXIST ? "a background save is in progress" : e.msg);
+            return CMD_DONE;
+        }
+    }
     return CMD_SHUTDOWN;
 }

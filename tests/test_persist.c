@@ -156,3 +156,45 @@ Test(persist, damaged_streams_are_refused)
     free(copy);
     free(m.p);
 }
+
+/* The stream's header: magic 8, seq 8, nrows 4, nfields 4, max_id 8, the
+ * ids-ascending flag 1, the ids array's byte length 8, then the ids. */
+enum { OFF_MAX_ID = 24, OFF_ASC = 32, OFF_IDS = 41 };
+
+Test(persist, header_facts_are_recomputed_and_duplicate_ids_refused)
+{
+    segdb_t *db = open_db();
+    put(db, 5, "city", "Huế", NULL, NULL);
+    put(db, 3, "city", "Huế", NULL, NULL);
+    mem m = {0};
+    segdb_err e;
+    cr_assert_eq(segdb_save(db, mem_write, &m, &e), 0);
+    segdb_close(db);
+    uint64_t five = 5, zero = 0;
+
+    /* a second row claiming id 5: refused, not two contacts with one id */
+    unsigned char *copy = malloc(m.len);
+    memcpy(copy, m.p, m.len);
+    memcpy(copy + OFF_IDS + 8, &five, 8);
+    mem t = {.p = copy, .len = m.len};
+    segdb_t *out = NULL;
+    cr_assert_neq(segdb_load(&out, NULL, mem_read, &t, t.len, &e), 0);
+    cr_assert_null(out);
+    cr_assert(strstr(e.msg, "duplicate ids"), "%s", e.msg);
+
+    /* a lying max_id and ascending flag: the loaded database still finds id 5
+     * (an upsert updates it rather than adding a second contact) */
+    memcpy(copy, m.p, m.len);
+    memcpy(copy + OFF_MAX_ID, &zero, 8);
+    copy[OFF_ASC] = 1;
+    t = (mem){.p = copy, .len = m.len};
+    cr_assert_eq(segdb_load(&out, NULL, mem_read, &t, t.len, &e), 0, "%s", e.msg);
+    put(out, 5, "city", "Đà Nẵng", NULL, NULL);
+    uint64_t n;
+    cr_assert_eq(segdb_count(out, "city:hue OR city:danang", &n, &e), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(segdb_verify(out, &e), 0, "%s", e.msg);
+    segdb_close(out);
+    free(copy);
+    free(m.p);
+}

@@ -521,6 +521,20 @@ def test_shutdown():
     check("SHUTDOWN exits 0", rc == 0, "rc=%r" % rc)
     check("listener closed after SHUTDOWN", srv.proc.poll() is not None)
 
+    srv = Server()
+    check("SHUTDOWN with a wrong argument is refused and the server stays",
+          exchange(srv, b"SHUTDOWN LATER\r\n").startswith(b"-ERR SHUTDOWN takes NOSAVE or SAVE")
+          and exchange(srv, b"PING\r\n") == b"+PONG\r\n")
+    exchange(srv, b"UPSERT 7 city Hue\r\n")
+    check("SHUTDOWN SAVE closes without a reply", exchange(srv, b"SHUTDOWN SAVE\r\n") == b"")
+    try:
+        rc = srv.proc.wait(20)
+    except subprocess.TimeoutExpired:
+        rc = None
+    snaps = [f for f in os.listdir(os.path.join(srv.dir, "data")) if f.startswith("snapshot-") and f.endswith(".sdb")]
+    check("SHUTDOWN SAVE exits 0 after a snapshot holding the write",
+          rc == 0 and any(int(f[len("snapshot-"):-len(".sdb")]) >= 1 for f in snaps), "rc=%r %r" % (rc, snaps))
+
 
 def test_startup_options():
     r = subprocess.run([SERVER, "--help"], capture_output=True, timeout=10)
