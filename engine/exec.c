@@ -10,6 +10,7 @@
  */
 #include "exec.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ typedef struct ectx {
     uint32_t nbufs;
     uint16_t *vals;              /* 65536 scratch values for edge scans */
     uint8_t *bytes;              /* 65536 zeroed bytes for many-array ORs (lazy) */
+    int lane;                    /* which of the plan nodes' cursor sets this context uses */
     bool oom;
 } ectx;
 
@@ -75,8 +77,9 @@ static void ectx_free(ectx *c)
     free(c->bytes);
 }
 
-static int *cursors_of(pnode *n, uint32_t count, int **slot)
+static int *cursors_of(ectx *c, uint32_t count, int **lanes)
 {
+    int **slot = &lanes[c->lane];
     if (!*slot) *slot = calloc(count ? count : 1, sizeof **slot);
     return *slot;
 }
@@ -89,7 +92,7 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w);
 static bool eval_range(ectx *c, pnode *n, uint64_t *w, const uint64_t *mask)
 {
     rcover *cv = &n->cover;
-    int *cur = cursors_of(n, cv->nfull + cv->nsub + cv->nedge, &n->edge_cursors);
+    int *cur = cursors_of(c, cv->nfull + cv->nsub + cv->nedge, n->edge_cursors);
     if (!cur) { c->oom = true; bm_words_zero(w); return false; }
     bm_words_zero(w);
     bool any = false;
@@ -167,14 +170,14 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w)
         return load_universe(c, w);
     case P_BITMAP:
     case P_OWNED: {
-        int *cur = cursors_of(n, n->nbms, &n->cursors);
+        int *cur = cursors_of(c, n->nbms, n->cursors);
         int idx = cur ? bm_find_chunk(n->bms[0], c->key, cur) : bm_find_chunk(n->bms[0], c->key, NULL);
         if (idx < 0) { bm_words_zero(w); return false; }
         bm_chunk_load(n->bms[0], idx, w);
         return true;
     }
     case P_BITMAPS: {
-        int *cur = cursors_of(n, n->nbms, &n->cursors);
+        int *cur = cursors_of(c, n->nbms, n->cursors);
         bm_words_zero(w);
         bool any = false;
         uint32_t arrays = 0;
@@ -216,13 +219,13 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w)
         for (uint32_t i = 1; i < n->nkids; i++) {
             pnode *k = n->kids[i];
             if (k->kind == P_BITMAP || k->kind == P_OWNED) {
-                int *cur = cursors_of(k, k->nbms, &k->cursors);
+                int *cur = cursors_of(c, k->nbms, k->cursors);
                 int idx = bm_find_chunk(k->bms[0], c->key, cur);
                 if (idx < 0) { bm_words_zero(w); return false; }
                 bm_chunk_and(k->bms[0], idx, w);
             } else if (k->kind == P_NOT && (k->kids[0]->kind == P_BITMAP || k->kids[0]->kind == P_OWNED)) {
                 pnode *x = k->kids[0];
-                int *cur = cursors_of(x, x->nbms, &x->cursors);
+                int *cur = cursors_of(c, x->nbms, x->cursors);
                 int idx = bm_find_chunk(x->bms[0], c->key, cur);
                 if (idx >= 0) bm_chunk_andnot(x->bms[0], idx, w);
             } else if (k->kind == P_RANGE) {
@@ -251,7 +254,7 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w)
         for (uint32_t i = 0; i < n->nkids; i++) {
             pnode *k = n->kids[i];
             if (k->kind == P_BITMAP || k->kind == P_OWNED) {
-                int *cur = cursors_of(k, k->nbms, &k->cursors);
+                int *cur = cursors_of(c, k->nbms, k->cursors);
                 int idx = bm_find_chunk(k->bms[0], c->key, cur);
                 if (idx < 0) continue;
                 bm_chunk_or(k->bms[0], idx, w);
@@ -281,6 +284,177 @@ static uint32_t eval_chunk(ectx *c, pnode *n, int uidx, uint64_t *w)
     return bm_words_popcount(w);
 }
 
+/* ---- lanes: a query's chunks split over threads ---------------------------
+ *
+ * A count over many chunks reads tens of MB of containers;
+ * one core's memory bandwidth is the limit, so the chunk range is cut into
+ * contiguous parts evaluated by up to EXEC_MAX_LANES threads (the calling
+ * thread takes the first, the handle's worker threads the others), each with
+ * its own context and the plan nodes' cursor set of its lane. Plans and
+ * indexes are only read while lanes run; the caller waits for all lanes. */
+
+typedef struct lane_job {
+    segdb_t *db;
+    plan *p;
+    pnode *n;
+    const roaring_bitmap_t *mask; /* exec_rows: restrict to these rows (may be NULL) */
+    bool rows;                    /* build a bitmap rather than count */
+    int lane, from, to;           /* universe chunks [from, to) */
+    uint64_t count;
+    roaring_bitmap_t *out;
+    bool oom;
+} lane_job;
+
+static void run_lane(lane_job *j)
+{
+    ectx c;
+    uint64_t (*w)[BM_WORDS] = NULL;
+    if (ectx_init(&c, j->db, j->p)) { j->oom = true; return; }
+    c.lane = j->lane;
+    if (!(w = malloc(sizeof *w)) || (j->rows && !(j->out = roaring_bitmap_create()))) goto done;
+    int mcur = 0;
+    for (int i = j->from; i < j->to && !c.oom; i++) {
+        if (!j->rows) {
+            j->count += eval_chunk(&c, j->n, i, *w);
+            continue;
+        }
+        int midx = -1;
+        if (j->mask && (midx = bm_find_chunk(j->mask, bm_chunk_key(c.U, i), &mcur)) < 0) continue;
+        if (!eval_chunk(&c, j->n, i, *w)) continue;
+        if (j->mask) bm_chunk_and(j->mask, midx, *w);
+        uint32_t card = bm_words_popcount(*w);
+        if (card) bm_append_words(j->out, bm_chunk_key(c.U, i), *w, card);
+    }
+done:
+    if (c.oom || !w || (j->rows && !j->out)) j->oom = true;
+    free(w);
+    ectx_free(&c);
+}
+
+/* Fills count jobs for n over c's universe and returns how many lanes to use: one
+ * unless the universe spans at least parallel_min_rows rows and the options
+ * allow more threads; each lane gets at least one chunk. */
+static int split_lanes(ectx *c, pnode *n, lane_job *jobs)
+{
+    int nu = bm_chunk_count(c->U);
+    int nl = (int)c->db->opt.query_threads;
+    if (nl > EXEC_MAX_LANES) nl = EXEC_MAX_LANES;
+    if (nl > nu) nl = nu;
+    if (nl < 1 || (uint64_t)nu * BM_CHUNK_BITS < c->db->opt.parallel_min_rows) nl = 1;
+    for (int l = 0; l < nl; l++)
+        jobs[l] = (lane_job){c->db, c->p, n, NULL, false, l, (int)((int64_t)nu * l / nl),
+                             (int)((int64_t)nu * (l + 1) / nl), 0, NULL, false};
+    return nl;
+}
+
+/* Worker threads live as long as the handle: lane l > 0 of every parallel
+ * count runs on worker l - 1, woken by a generation counter. */
+typedef struct exec_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    pthread_t th[EXEC_MAX_LANES - 1];
+    int nthreads;
+    lane_job *jobs[EXEC_MAX_LANES - 1]; /* this generation's job per worker, or NULL */
+    uint64_t gen;
+    int pending;
+    bool stop;
+} exec_pool;
+
+typedef struct worker_arg {
+    exec_pool *pool;
+    int k;
+} worker_arg;
+
+static void *worker_main(void *arg)
+{
+    exec_pool *pool = ((worker_arg *)arg)->pool;
+    int k = ((worker_arg *)arg)->k;
+    free(arg);
+    uint64_t seen = 0;
+    pthread_mutex_lock(&pool->mu);
+    for (;;) {
+        while (!pool->stop && pool->gen == seen) pthread_cond_wait(&pool->go, &pool->mu);
+        if (pool->stop) break;
+        seen = pool->gen;
+        lane_job *j = pool->jobs[k];
+        if (!j) continue;
+        pthread_mutex_unlock(&pool->mu);
+        run_lane(j);
+        pthread_mutex_lock(&pool->mu);
+        pool->jobs[k] = NULL;
+        if (--pool->pending == 0) pthread_cond_signal(&pool->done);
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return NULL;
+}
+
+/* The handle's pool with at least want workers (fewer if threads can't be
+ * started); NULL when none can be. */
+static exec_pool *pool_get(segdb_t *db, int want)
+{
+    exec_pool *pool = db->pool;
+    if (!pool) {
+        if (!(pool = calloc(1, sizeof *pool))) return NULL;
+        pthread_mutex_init(&pool->mu, NULL);
+        pthread_cond_init(&pool->go, NULL);
+        pthread_cond_init(&pool->done, NULL);
+        db->pool = pool;
+    }
+    while (pool->nthreads < want) {
+        worker_arg *a = malloc(sizeof *a);
+        if (!a) break;
+        *a = (worker_arg){pool, pool->nthreads};
+        if (pthread_create(&pool->th[pool->nthreads], NULL, worker_main, a) != 0) {
+            free(a);
+            break;
+        }
+        pool->nthreads++;
+    }
+    return pool->nthreads ? pool : NULL;
+}
+
+void exec_pool_free(segdb_t *db)
+{
+    exec_pool *pool = db->pool;
+    if (!pool) return;
+    pthread_mutex_lock(&pool->mu);
+    pool->stop = true;
+    pthread_cond_broadcast(&pool->go);
+    pthread_mutex_unlock(&pool->mu);
+    for (int k = 0; k < pool->nthreads; k++) pthread_join(pool->th[k], NULL);
+    pthread_mutex_destroy(&pool->mu);
+    pthread_cond_destroy(&pool->go);
+    pthread_cond_destroy(&pool->done);
+    free(pool);
+    db->pool = NULL;
+}
+
+/* Runs jobs[0] here and the others on the pool's workers (jobs no worker
+ * takes run here too); returns when all are done. */
+static void run_lanes(segdb_t *db, lane_job *jobs, int nl)
+{
+    exec_pool *pool = nl > 1 ? pool_get(db, nl - 1) : NULL;
+    int given = 0;
+    if (pool) {
+        pthread_mutex_lock(&pool->mu);
+        for (int l = 1; l < nl && l - 1 < pool->nthreads; l++) {
+            pool->jobs[l - 1] = &jobs[l];
+            given++;
+        }
+        pool->pending = given;
+        pool->gen++;
+        pthread_cond_broadcast(&pool->go);
+        pthread_mutex_unlock(&pool->mu);
+    }
+    run_lane(&jobs[0]);
+    for (int l = 1 + given; l < nl; l++) run_lane(&jobs[l]);
+    if (given) {
+        pthread_mutex_lock(&pool->mu);
+        while (pool->pending) pthread_cond_wait(&pool->done, &pool->mu);
+        pthread_mutex_unlock(&pool->mu);
+    }
+}
+
 /* True when every index bitmap is inside the universe (no archived rows to
  * exclude), so one CRoaring call can answer a count exactly. */
 static bool indexes_in_universe(segdb_t *db, plan *p)
@@ -308,12 +482,14 @@ static uint64_t count_node(ectx *c, pnode *n)
             return roaring_bitmap_get_cardinality(c->U) - roaring_bitmap_get_cardinality(n->kids[0]->bms[0]);
         if (n->kind == P_RANGE && n->cover.nedge == 0 && n->cover.nsub == 0) return n->cover.full_card;
     }
-    uint64_t (*w)[BM_WORDS] = malloc(sizeof *w);
-    if (!w) { c->oom = true; return 0; }
+    lane_job jobs[EXEC_MAX_LANES];
+    int nl = split_lanes(c, n, jobs);
+    run_lanes(c->db, jobs, nl);
     uint64_t total = 0;
-    int nu = bm_chunk_count(c->U);
-    for (int i = 0; i < nu; i++) total += eval_chunk(c, n, i, *w);
-    free(w);
+    for (int l = 0; l < nl; l++) {
+        total += jobs[l].count;
+        if (jobs[l].oom) c->oom = true;
+    }
     return total;
 }
 
@@ -328,32 +504,16 @@ uint64_t exec_count(segdb_t *db, plan *p)
 
 roaring_bitmap_t *exec_rows(segdb_t *db, plan *p, const roaring_bitmap_t *mask)
 {
-    ectx c;
-    if (ectx_init(&c, db, p)) return NULL;
-    roaring_bitmap_t *r = roaring_bitmap_create();
-    uint64_t (*w)[BM_WORDS] = malloc(sizeof *w);
-    if (!r || !w) goto fail;
-    int nu = bm_chunk_count(c.U), mcur = 0;
-    for (int i = 0; i < nu; i++) {
-        int midx = -1;
-        if (mask) {
-            midx = bm_find_chunk(mask, bm_chunk_key(c.U, i), &mcur);
-            if (midx < 0) continue;
-        }
-        if (!eval_chunk(&c, p->root, i, *w)) continue;
-        if (mask) bm_chunk_and(mask, midx, *w);
-        uint32_t card = bm_words_popcount(*w);
-        if (card) bm_append_words(r, bm_chunk_key(c.U, i), *w, card);
+    /* One lane: building a bitmap allocates (and page-faults) its containers
+     * and merging lanes copies them, which cost more than a second core saved
+     * (FIND's page 0.64 -> 0.99 ms at 10M when split). */
+    lane_job j = {db, p, p->root, mask, true, 0, 0, bm_chunk_count(p->universe), 0, NULL, false};
+    run_lane(&j);
+    if (j.oom && j.out) {
+        roaring_bitmap_free(j.out);
+        j.out = NULL;
     }
-    if (c.oom) goto fail;
-    free(w);
-    ectx_free(&c);
-    return r;
-fail:
-    free(w);
-    if (r) roaring_bitmap_free(r);
-    ectx_free(&c);
-    return NULL;
+    return j.out;
 }
 
 /* ---- FIND ----------------------------------------------------------------- */
@@ -469,14 +629,25 @@ typedef struct walk_ctx {
     segdb_t *db;
     plan *p;
     roaring_bitmap_t *acc;   /* matching rows of the buckets walked so far */
+    roaring_bitmap_t *all;   /* every matching row, once evaluated (NULL before) */
     uint64_t need;
     bool oom;
 } walk_ctx;
 
+/* A bucket whose rows sit in few chunks is cheapest evaluated alone (the
+ * filter runs on those chunks only); one spread over the rows costs about a
+ * whole evaluation, so then the filter is evaluated once and each bucket is
+ * an AND with that. */
 static bool walk_bucket(const roaring_bitmap_t *bm, void *ctx)
 {
     walk_ctx *w = ctx;
-    roaring_bitmap_t *part = exec_rows(w->db, w->p, bm);
+    roaring_bitmap_t *part;
+    if (!w->all && bm_chunk_count(bm) * 8 < bm_chunk_count(w->p->universe)) {
+        part = exec_rows(w->db, w->p, bm);
+    } else {
+        if (!w->all && !(w->all = exec_rows(w->db, w->p, NULL))) { w->oom = true; return false; }
+        part = roaring_bitmap_and(w->all, bm);
+    }
     if (!part) { w->oom = true; return false; }
     roaring_bitmap_or_inplace(w->acc, part);
     roaring_bitmap_free(part);
@@ -529,7 +700,7 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
         ectx_free(&c);
     } else if (f && f->ridx) {
         /* walk value buckets in order until they hold offset + limit matches */
-        walk_ctx wc = {db, p, roaring_bitmap_create(), offset + limit, false};
+        walk_ctx wc = {db, p, roaring_bitmap_create(), NULL, offset + limit, false};
         if (!wc.acc) return err_set(err, SEGDB_ENOMEM, "out of memory");
         rindex_walk(f->ridx, desc, walk_bucket, &wc);
         if (wc.oom) rc = SEGDB_ENOMEM;
@@ -537,7 +708,8 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
         if (!rc) rc = sort_slice(db, wc.acc, f, desc, offset, limit, &out);
         if (!rc && have < offset + limit) {
             /* then the matching rows that lack the field, by id */
-            roaring_bitmap_t *all = exec_rows(db, p, NULL);
+            roaring_bitmap_t *all = wc.all ? wc.all : exec_rows(db, p, NULL);
+            wc.all = NULL;
             if (!all) rc = SEGDB_ENOMEM;
             else {
                 roaring_bitmap_andnot_inplace(all, f->present);
@@ -546,6 +718,7 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
                 roaring_bitmap_free(all);
             }
         }
+        if (wc.all) roaring_bitmap_free(wc.all);
         roaring_bitmap_free(wc.acc);
     } else {
         roaring_bitmap_t *all = exec_rows(db, p, NULL);

@@ -13,6 +13,9 @@
 #include "plan.h"
 #include "segdb.h"
 
+/* Stops and joins db's query worker threads, if any were started. */
+void exec_pool_free(segdb_t *db);
+
 /* Number of rows matching the plan. */
 uint64_t exec_count(segdb_t *db, plan *p);
 

@@ -43,8 +43,10 @@ static void node_free(pnode *n)
     for (uint32_t i = 0; i < n->nkids; i++) node_free(n->kids[i]);
     free(n->kids);
     free(n->bms);
-    free(n->cursors);
-    free(n->edge_cursors);
+    for (int l = 0; l < EXEC_MAX_LANES; l++) {
+        free(n->cursors[l]);
+        free(n->edge_cursors[l]);
+    }
     if (n->owned) roaring_bitmap_free(n->owned);
     rcover_free(&n->cover);
     free(n->label);

@@ -39,6 +39,9 @@ typedef enum pkind {
     P_EMPTY, P_ALL, P_BITMAP, P_BITMAPS, P_OWNED, P_RANGE, P_AND, P_OR, P_NOT
 } pkind;
 
+/* A query's chunks may be split over up to this many threads (exec.c). */
+#define EXEC_MAX_LANES 4
+
 typedef struct pnode {
     pkind kind;
     char *label;                    /* the term as EXPLAIN shows it */
@@ -47,12 +50,12 @@ typedef struct pnode {
     const roaring_bitmap_t **bms;
     uint32_t nbms;
     roaring_bitmap_t *owned;
-    int *cursors;                   /* per-bitmap chunk cursor (exec scratch) */
+    int *cursors[EXEC_MAX_LANES];   /* per lane, per-bitmap chunk cursor (exec scratch) */
     /* P_RANGE */
     const field *f;
     uint64_t lo, hi;                /* order-preserving keys, inclusive */
     rcover cover;
-    int *edge_cursors;
+    int *edge_cursors[EXEC_MAX_LANES];
     /* P_AND, P_OR, P_NOT */
     struct pnode **kids;
     uint32_t nkids;

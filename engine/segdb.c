@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "campaign.h"
 #include "err.h"
@@ -112,6 +113,11 @@ segdb_t *segdb_open(const segdb_options *o)
     if (!db->opt.max_find_limit) db->opt.max_find_limit = SEGDB_MAX_FIND_LIMIT;
     if (!db->opt.max_id_list) db->opt.max_id_list = SEGDB_MAX_ID_LIST;
     if (!db->opt.max_note_chars) db->opt.max_note_chars = SEGDB_MAX_NOTE_CHARS;
+    if (!db->opt.query_threads) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        db->opt.query_threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (uint32_t)cpus;
+    }
+    if (!db->opt.parallel_min_rows) db->opt.parallel_min_rows = UINT64_C(1) << 21;
     if (db->opt.dont_forget_days <= 0) db->opt.dont_forget_days = SEGDB_DEFAULT_DONT_FORGET_DAYS;
     if (store_init(db)) {
         segdb_close(db);
@@ -123,6 +129,7 @@ segdb_t *segdb_open(const segdb_options *o)
 void segdb_close(segdb_t *db)
 {
     if (!db) return;
+    exec_pool_free(db);
     campaign_state_free(db);
     store_free(db);
     free(db);

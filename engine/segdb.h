@@ -86,6 +86,12 @@ typedef struct segdb_options {
     /* limits (0 = default from segdb_limits.h) */
     uint32_t max_filter_bytes, max_filter_depth, max_filter_terms;
     uint32_t max_find_limit, max_id_list, max_note_chars;
+    /* Queries over at least parallel_min_rows rows (0 = 2,097,152) split their
+     * chunks over up to query_threads threads (0 = the online CPUs, at most 4;
+     * 1 = never). Only the calling thread's query uses them; the handle is
+     * still single-threaded for its callers. */
+    uint32_t query_threads;
+    uint64_t parallel_min_rows;
 } segdb_options;
 
 void segdb_options_init(segdb_options *o); /* fills defaults */

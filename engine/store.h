@@ -124,8 +124,11 @@ typedef struct field {
     range_index *ridx;               /* TIME, DATE, INTEGER, NUMBER */
 } field;
 
+struct exec_pool;
+
 struct segdb {
     segdb_options opt;
+    struct exec_pool *pool;     /* query worker threads (exec.c), started on first use */
     field **fields;
     uint32_t nfields, fields_cap;
     uint32_t *name_slots, name_nslots;   /* lower-case name -> field id + 1 */

@@ -337,9 +337,10 @@ int cmd_dispatch(server_ctx *srv, client_ctx *c, int argc, const char **argv,
         return CMD_DONE;
     }
     c->lastcmd = d->name;
-    int64_t t0 = ae_now_us();
+    int64_t t0 = srv->chain_clock_us ? srv->chain_clock_us : ae_now_us();
     int r = d->handler(srv, c, argc, argv, argvlen, out);
-    int64_t dt = ae_now_us() - t0;
+    int64_t t1 = ae_now_us(), dt = t1 - t0;
+    if (srv->in_input) srv->chain_clock_us = t1;
     c->last_ms = t0 / 1000;
     cmd_stat *st = &srv->cmdstats[d - TABLE];
     st->calls++;

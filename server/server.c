@@ -338,6 +338,8 @@ void server_process_input(client_ctx *c, const char *buf, size_t len)
 {
     server_ctx *srv = c->srv;
     size_t pos = 0;
+    srv->in_input = true;
+    srv->chain_clock_us = 0;
     while (pos < len && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) &&
            !srv->shutdown_asap) {
         size_t used = 0;
@@ -380,6 +382,8 @@ void server_process_input(client_ctx *c, const char *buf, size_t len)
             c->flags |= CLIENT_CLOSE_ASAP;
         }
     }
+    srv->in_input = false;
+    srv->chain_clock_us = 0;
     if (c->out.len > c->out_pos || (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
         link_pending(c);
 }

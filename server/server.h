@@ -78,6 +78,11 @@ struct server_ctx {
     segdb_t *db;                 /* borrowed */
     server_config cfg;
     int64_t start_ms;            /* monotonic */
+    /* While server_process_input runs a client's pipelined commands, each
+     * command's start time is the previous one's end time (one clock read per
+     * command); 0 = read the clock. */
+    int64_t chain_clock_us;
+    bool in_input;
     int64_t start_unix;
     char executable[4096];
 
