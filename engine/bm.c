@@ -439,14 +439,46 @@ uint64_t bm_andnot_card(const roaring_bitmap_t *a, const roaring_bitmap_t *b)
 
 void bm_append_words(roaring_bitmap_t *b, uint16_t key, const uint64_t *w, uint32_t card)
 {
+    if (card <= DEFAULT_MAX_SIZE) {
+        /* positions straight from the words (this file's loop is compiled
+         * for the CPU; the library's bitset-to-array is scalar) */
+        array_container_t *ac = array_container_create_given_capacity((int32_t)card);
+        if (!ac) return;
+        ac->cardinality = (int32_t)bm_words_positions(w, ac->array);
+        ra_append(&b->high_low_container, key, ac, ARRAY_CONTAINER_TYPE_CODE);
+        return;
+    }
     bitset_container_t *bc = bitset_container_create();
+    if (!bc) return;
     memcpy(bc->array, w, BM_WORDS * sizeof(uint64_t));
     bc->cardinality = (int32_t)card;
-    if (card <= DEFAULT_MAX_SIZE) {
-        array_container_t *ac = array_container_from_bitset(bc);
-        bitset_container_free(bc);
+    ra_append(&b->high_low_container, key, bc, BITSET_CONTAINER_TYPE_CODE);
+}
+
+void bm_append_values(roaring_bitmap_t *b, uint16_t key, const uint16_t *vals, uint32_t n)
+{
+    if (n <= DEFAULT_MAX_SIZE) {
+        array_container_t *ac = array_container_create_given_capacity((int32_t)n);
+        if (!ac) return;
+        memcpy(ac->array, vals, n * sizeof *vals);
+        ac->cardinality = (int32_t)n;
         ra_append(&b->high_low_container, key, ac, ARRAY_CONTAINER_TYPE_CODE);
-    } else {
-        ra_append(&b->high_low_container, key, bc, BITSET_CONTAINER_TYPE_CODE);
+        return;
     }
+    bitset_container_t *bc = bitset_container_create();
+    if (!bc) return;
+    for (uint32_t k = 0; k < n; k++) bc->array[vals[k] >> 6] |= UINT64_C(1) << (vals[k] & 63);
+    bc->cardinality = (int32_t)n;
+    ra_append(&b->high_low_container, key, bc, BITSET_CONTAINER_TYPE_CODE);
+}
+
+uint32_t bm_chunk_select(const roaring_bitmap_t *b, int i, const uint64_t *w, uint16_t *out)
+{
+    uint32_t m = bm_chunk_values(b, i, out), n = 0;
+    for (uint32_t k = 0; k < m; k++) {
+        uint16_t v = out[k];
+        out[n] = v;
+        n += (uint32_t)(w[v >> 6] >> (v & 63) & 1);
+    }
+    return n;
 }

@@ -21,6 +21,19 @@
 #include "err.h"
 #include "store.h"
 
+/* Per-lane scratch the handle keeps between queries (in its exec_pool), so a
+ * query allocates nothing large: freeing and re-faulting ~300 KB per query
+ * and lane cost more than evaluating a small plan. Bitsets are 64-byte
+ * aligned: the word loops then never split a cache line. */
+typedef struct lane_scratch {
+    uint64_t (*bufs)[BM_WORDS];
+    uint32_t nbufs;
+    uint64_t (*w)[BM_WORDS];
+    uint16_t *vals;
+    uint8_t *bytes;              /* all zero between uses */
+    bool busy;
+} lane_scratch;
+
 typedef struct ectx {
     segdb_t *db;
     plan *p;
@@ -29,8 +42,10 @@ typedef struct ectx {
     uint16_t key;
     uint64_t (*bufs)[BM_WORDS];  /* scratch, one per depth */
     uint32_t nbufs;
+    uint64_t *w;                 /* one more bitset: the chunk's result */
     uint16_t *vals;              /* 65536 scratch values for edge scans */
-    uint8_t *bytes;              /* 65536 zeroed bytes for many-array ORs (lazy) */
+    uint8_t *bytes;              /* 65536 zeroed bytes for many-array ORs (lazy when owned) */
+    lane_scratch *scr;           /* borrowed from the handle, or NULL (buffers owned) */
     int lane;                    /* which of the plan nodes' cursor sets this context uses */
     bool oom;
 } ectx;
@@ -53,18 +68,54 @@ static uint32_t tree_depth(const pnode *n)
     return d + 1;
 }
 
-static int ectx_init(ectx *c, segdb_t *db, plan *p)
+/* A context without buffers: enough for count_node's single-call answers,
+ * lane planning and EXPLAIN (which evaluate through lanes). */
+static void ectx_plain(ectx *c, segdb_t *db, plan *p)
 {
     memset(c, 0, sizeof *c);
     c->db = db;
     c->p = p;
     c->U = p->universe;
-    c->nbufs = 2 * tree_depth(p->root) + 6;
-    c->bufs = malloc((size_t)c->nbufs * sizeof *c->bufs);
-    c->vals = malloc(65536 * sizeof *c->vals);
-    if (!c->vals || !c->bufs) {
+}
+
+static lane_scratch *lane_scratch_of(segdb_t *db, int lane);
+
+/* A context that can evaluate chunks, on lane `lane`: borrows the lane's
+ * scratch when it is free, else owns its buffers. */
+static int ectx_init(ectx *c, segdb_t *db, plan *p, int lane)
+{
+    ectx_plain(c, db, p);
+    c->lane = lane;
+    uint32_t need = 2 * tree_depth(p->root) + 6;
+    lane_scratch *s = lane_scratch_of(db, lane);
+    if (s && !s->busy) {
+        if (s->nbufs < need) {
+            free(s->bufs);
+            s->bufs = aligned_alloc(64, (size_t)need * sizeof *s->bufs);
+            s->nbufs = s->bufs ? need : 0;
+        }
+        if (!s->w) s->w = aligned_alloc(64, sizeof *s->w);
+        if (!s->vals) s->vals = aligned_alloc(64, 65536 * sizeof *s->vals);
+        if (!s->bytes && (s->bytes = aligned_alloc(64, BM_CHUNK_BITS))) memset(s->bytes, 0, BM_CHUNK_BITS);
+        if (s->nbufs >= need && s->w && s->vals && s->bytes) {
+            s->busy = true;
+            c->scr = s;
+            c->bufs = s->bufs;
+            c->nbufs = s->nbufs;
+            c->w = *s->w;
+            c->vals = s->vals;
+            c->bytes = s->bytes;
+            return SEGDB_OK;
+        }
+    }
+    c->nbufs = need;
+    c->bufs = aligned_alloc(64, (size_t)c->nbufs * sizeof *c->bufs);
+    c->w = aligned_alloc(64, BM_WORDS * sizeof *c->w);
+    c->vals = aligned_alloc(64, 65536 * sizeof *c->vals);
+    if (!c->vals || !c->bufs || !c->w) {
         free(c->vals);
         free(c->bufs);
+        free(c->w);
         return SEGDB_ENOMEM;
     }
     return SEGDB_OK;
@@ -72,7 +123,12 @@ static int ectx_init(ectx *c, segdb_t *db, plan *p)
 
 static void ectx_free(ectx *c)
 {
+    if (c->scr) {
+        c->scr->busy = false;
+        return;
+    }
     free(c->bufs);
+    free(c->w);
     free(c->vals);
     free(c->bytes);
 }
@@ -308,30 +364,35 @@ typedef struct lane_job {
 static void run_lane(lane_job *j)
 {
     ectx c;
-    uint64_t (*w)[BM_WORDS] = NULL;
-    if (ectx_init(&c, j->db, j->p)) { j->oom = true; return; }
-    c.lane = j->lane;
-    if (!(w = malloc(sizeof *w)) || (j->rows && !(j->out = roaring_bitmap_create()))) goto done;
+    if (ectx_init(&c, j->db, j->p, j->lane)) { j->oom = true; return; }
+    uint64_t *w = c.w;
+    if (j->rows && !(j->out = roaring_bitmap_create())) c.oom = true;
     int mcur = 0;
     for (int i = j->from; i < j->to && !c.oom; i++) {
         if (!j->rows) {
-            j->count += eval_chunk(&c, j->n, i, *w);
+            j->count += eval_chunk(&c, j->n, i, w);
             continue;
         }
         int midx = -1;
         if (j->mask && (midx = bm_find_chunk(j->mask, bm_chunk_key(c.U, i), &mcur)) < 0) continue;
-        if (!eval_chunk(&c, j->n, i, *w)) continue;
-        if (j->mask) bm_chunk_and(j->mask, midx, *w);
-        uint32_t card = bm_words_popcount(*w);
-        if (card) bm_append_words(j->out, bm_chunk_key(c.U, i), *w, card);
+        if (!eval_chunk(&c, j->n, i, w)) continue;
+        uint16_t key = bm_chunk_key(c.U, i);
+        if (j->mask && bm_chunk_card(j->mask, midx) <= 4096) {
+            /* a sparse mask (a time bucket's rows): test just its rows */
+            uint32_t m = bm_chunk_select(j->mask, midx, w, c.vals);
+            if (m) bm_append_values(j->out, key, c.vals, m);
+            continue;
+        }
+        if (j->mask) bm_chunk_and(j->mask, midx, w);
+        uint32_t card = bm_words_popcount(w);
+        if (card) bm_append_words(j->out, key, w, card);
     }
-done:
-    if (c.oom || !w || (j->rows && !j->out)) j->oom = true;
-    free(w);
+    if (c.oom) j->oom = true;
     ectx_free(&c);
 }
 
-/* Fills count jobs for n over c's universe and returns how many lanes to use: one
+/* Fills count jobs for n over c's universe (exec_rows turns them into row
+ * jobs) and returns how many lanes to use: one
  * unless the universe spans at least parallel_min_rows rows and the options
  * allow more threads; each lane gets at least one chunk. */
 static int split_lanes(ectx *c, pnode *n, lane_job *jobs)
@@ -358,6 +419,7 @@ typedef struct exec_pool {
     uint64_t gen;
     int pending;
     bool stop;
+    lane_scratch scr[EXEC_MAX_LANES];
 } exec_pool;
 
 typedef struct worker_arg {
@@ -388,8 +450,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* The handle's pool with at least want workers (fewer if threads can't be
- * started); NULL when none can be. */
+/* The handle's pool, created on first use, with at least want workers when
+ * they can be started (callers check nthreads); NULL on ENOMEM. Only the
+ * handle's calling thread creates it or starts workers. */
 static exec_pool *pool_get(segdb_t *db, int want)
 {
     exec_pool *pool = db->pool;
@@ -410,7 +473,15 @@ static exec_pool *pool_get(segdb_t *db, int want)
         }
         pool->nthreads++;
     }
-    return pool->nthreads ? pool : NULL;
+    return pool;
+}
+
+/* Lane 0 runs on the calling thread, which may create the pool; other lanes
+ * run on workers of an existing pool. */
+static lane_scratch *lane_scratch_of(segdb_t *db, int lane)
+{
+    exec_pool *pool = lane == 0 ? pool_get(db, 0) : db->pool;
+    return pool ? &pool->scr[lane] : NULL;
 }
 
 void exec_pool_free(segdb_t *db)
@@ -422,6 +493,12 @@ void exec_pool_free(segdb_t *db)
     pthread_cond_broadcast(&pool->go);
     pthread_mutex_unlock(&pool->mu);
     for (int k = 0; k < pool->nthreads; k++) pthread_join(pool->th[k], NULL);
+    for (int l = 0; l < EXEC_MAX_LANES; l++) {
+        free(pool->scr[l].bufs);
+        free(pool->scr[l].w);
+        free(pool->scr[l].vals);
+        free(pool->scr[l].bytes);
+    }
     pthread_mutex_destroy(&pool->mu);
     pthread_cond_destroy(&pool->go);
     pthread_cond_destroy(&pool->done);
@@ -435,7 +512,7 @@ static void run_lanes(segdb_t *db, lane_job *jobs, int nl)
 {
     exec_pool *pool = nl > 1 ? pool_get(db, nl - 1) : NULL;
     int given = 0;
-    if (pool) {
+    if (pool && pool->nthreads) {
         pthread_mutex_lock(&pool->mu);
         for (int l = 1; l < nl && l - 1 < pool->nthreads; l++) {
             pool->jobs[l - 1] = &jobs[l];
@@ -496,24 +573,42 @@ static uint64_t count_node(ectx *c, pnode *n)
 uint64_t exec_count(segdb_t *db, plan *p)
 {
     ectx c;
-    if (ectx_init(&c, db, p)) return 0;
-    uint64_t n = count_node(&c, p->root);
-    ectx_free(&c);
-    return n;
+    ectx_plain(&c, db, p);
+    return count_node(&c, p->root);
 }
 
 roaring_bitmap_t *exec_rows(segdb_t *db, plan *p, const roaring_bitmap_t *mask)
 {
-    /* One lane: building a bitmap allocates (and page-faults) its containers
-     * and merging lanes copies them, which cost more than a second core saved
-     * (FIND's page 0.64 -> 0.99 ms at 10M when split). */
-    lane_job j = {db, p, p->root, mask, true, 0, 0, bm_chunk_count(p->universe), 0, NULL, false};
-    run_lane(&j);
-    if (j.oom && j.out) {
-        roaring_bitmap_free(j.out);
-        j.out = NULL;
+    /* Lanes only under a small mask: building a large bitmap allocates (and
+     * page-faults) its containers and merging lanes copies them, which cost
+     * more than a second core saves (FIND's page 0.64 -> 0.99 ms at 10M when
+     * its whole result was built split). */
+    lane_job jobs[EXEC_MAX_LANES];
+    int nl = 1;
+    if (mask && roaring_bitmap_get_cardinality(mask) * 16 < roaring_bitmap_get_cardinality(p->universe)) {
+        ectx c;
+        ectx_plain(&c, db, p);
+        nl = split_lanes(&c, p->root, jobs);
+    } else {
+        jobs[0] = (lane_job){db, p, p->root, NULL, false, 0, 0, bm_chunk_count(p->universe), 0, NULL, false};
     }
-    return j.out;
+    for (int l = 0; l < nl; l++) {
+        jobs[l].mask = mask;
+        jobs[l].rows = true;
+    }
+    run_lanes(db, jobs, nl);
+    bool oom = false;
+    for (int l = 0; l < nl; l++) oom |= jobs[l].oom;
+    /* lanes hold increasing chunk ranges: each OR appends containers at the end */
+    roaring_bitmap_t *r = jobs[0].out;
+    for (int l = 1; l < nl && !oom && r; l++) roaring_bitmap_or_inplace(r, jobs[l].out);
+    for (int l = 1; l < nl; l++)
+        if (jobs[l].out) roaring_bitmap_free(jobs[l].out);
+    if (oom && r) {
+        roaring_bitmap_free(r);
+        r = NULL;
+    }
+    return r;
 }
 
 /* ---- FIND ----------------------------------------------------------------- */
@@ -566,12 +661,12 @@ static bool select_first(cand *cs, uint64_t n, uint64_t k, void *ctx)
     return true;
 }
 
-static void fill_key(segdb_t *db, const field *f, cand *cd)
+static void fill_key(segdb_t *db, const field *f, bool present, cand *cd)
 {
     uint32_t row = cd->row;
     cd->id = db->ids[row];
     if (!f || f->id == F_ID) { cd->key = cd->id; return; }
-    if (!store_has(f, row)) { cd->missing = true; return; }
+    if (!present && !store_has(f, row)) { cd->missing = true; return; }
     switch (f->kind) {
     case SEGDB_KIND_TEXT: cd->skey = f->text->fold + f->text->fold_off[f->text->row_code[row]]; break;
     case SEGDB_KIND_CATEGORY: cd->skey = f->dict.folded[f->codes32[row]]; break;
@@ -599,9 +694,29 @@ static int rv_push(rowvec *rv, uint32_t row)
     return SEGDB_OK;
 }
 
-/* Sort all candidate rows of bitmap r by field f and append [skip, skip+take) to out. */
-static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bool desc, uint64_t skip,
-                      uint64_t take, rowvec *out)
+/* Candidates are rows scattered over columns of tens of MB: each key costs
+ * cache misses, so a block's id and value addresses are prefetched before its
+ * keys are read (the misses then overlap). */
+#define KEY_BLOCK 64
+
+static void prefetch_keys(segdb_t *db, const field *f, const uint32_t *rows, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t row = rows[i];
+        __builtin_prefetch(&db->ids[row]);
+        if (!f) continue;
+        if (f->i32) __builtin_prefetch(&f->i32[row]);
+        else if (f->i16) __builtin_prefetch(&f->i16[row]);
+        else if (f->i64) __builtin_prefetch(&f->i64[row]);
+        else if (f->f64) __builtin_prefetch(&f->f64[row]);
+        else if (f->codes32) __builtin_prefetch(&f->codes32[row]);
+    }
+}
+
+/* Sort all candidate rows of bitmap r by field f and append [skip, skip+take)
+ * to out. present: every row of r is known to have f (rows of its range index). */
+static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bool present, bool desc,
+                      uint64_t skip, uint64_t take, rowvec *out)
 {
     uint64_t n = roaring_bitmap_get_cardinality(r);
     if (skip >= n || take == 0) return SEGDB_OK;
@@ -609,10 +724,14 @@ static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bo
     uint32_t *rows = malloc((n ? n : 1) * sizeof *rows);
     if (!cs || !rows) { free(cs); free(rows); return SEGDB_ENOMEM; }
     roaring_bitmap_to_uint32_array(r, rows);
-    for (uint64_t i = 0; i < n; i++) {
-        memset(&cs[i], 0, sizeof cs[i]);
-        cs[i].row = rows[i];
-        fill_key(db, f, &cs[i]);
+    prefetch_keys(db, f, rows, n < KEY_BLOCK ? n : KEY_BLOCK);
+    for (uint64_t b = 0; b < n; b += KEY_BLOCK) {
+        if (b + KEY_BLOCK < n) prefetch_keys(db, f, rows + b + KEY_BLOCK, n - b - KEY_BLOCK < KEY_BLOCK ? n - b - KEY_BLOCK : KEY_BLOCK);
+        for (uint64_t i = b; i < n && i < b + KEY_BLOCK; i++) {
+            memset(&cs[i], 0, sizeof cs[i]);
+            cs[i].row = rows[i];
+            fill_key(db, f, present, &cs[i]);
+        }
     }
     uint64_t need = skip + take < n ? skip + take : n;
     /* only the page's ranks need order: select them, then sort just those */
@@ -628,30 +747,80 @@ static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bo
 typedef struct walk_ctx {
     segdb_t *db;
     plan *p;
-    roaring_bitmap_t *acc;   /* matching rows of the buckets walked so far */
+    roaring_bitmap_t *acc;   /* matching rows of the buckets evaluated so far */
     roaring_bitmap_t *all;   /* every matching row, once evaluated (NULL before) */
+    const roaring_bitmap_t **pending; /* walked buckets not evaluated yet */
+    uint32_t npending, pending_cap;
+    uint64_t pending_card;
+    double pending_expect;   /* the plan's estimate of their matches */
+    uint32_t spread_evals;   /* pending groups evaluated alone that spanned most chunks */
+    uint64_t ucard;
     uint64_t need;
     bool oom;
 } walk_ctx;
 
-/* A bucket whose rows sit in few chunks is cheapest evaluated alone (the
- * filter runs on those chunks only); one spread over the rows costs about a
- * whole evaluation, so then the filter is evaluated once and each bucket is
- * an AND with that. */
+/* Evaluates the pending buckets: as ANDs with every matching row once those
+ * are known, else alone (the filter restricted to their rows, in lanes). */
+static void walk_flush(walk_ctx *w)
+{
+    if (!w->npending) return;
+    roaring_bitmap_t *part = NULL;
+    if (w->all) {
+        for (uint32_t i = 0; i < w->npending && !w->oom; i++) {
+            if (!(part = roaring_bitmap_and(w->all, w->pending[i]))) { w->oom = true; break; }
+            roaring_bitmap_or_inplace(w->acc, part);
+            roaring_bitmap_free(part);
+        }
+    } else {
+        roaring_bitmap_t *mask = roaring_bitmap_or_many(w->npending, w->pending);
+        if (mask && bm_chunk_count(mask) * 8 >= bm_chunk_count(w->p->universe)) w->spread_evals++;
+        if (!mask || !(part = exec_rows(w->db, w->p, mask))) w->oom = true;
+        else roaring_bitmap_or_inplace(w->acc, part);
+        if (part) roaring_bitmap_free(part);
+        if (mask) roaring_bitmap_free(mask);
+    }
+    w->npending = 0;
+    w->pending_card = 0;
+    w->pending_expect = 0;
+}
+
+/* Buckets (newest first for DESC) gather until the plan's estimate says they
+ * hold the rows still needed (4x margin), or their rows sit in few chunks;
+ * then they are evaluated alone, which costs about one pass over the
+ * filter's containers when they are spread. If one such pass did not fill
+ * the page (the estimate was high), or the plan's estimate or the gathered
+ * buckets pass 1/16 of the rows (a selective filter), the filter is
+ * evaluated once over everything and the rest of the walk is ANDs with
+ * that. */
 static bool walk_bucket(const roaring_bitmap_t *bm, void *ctx)
 {
     walk_ctx *w = ctx;
-    roaring_bitmap_t *part;
-    if (!w->all && bm_chunk_count(bm) * 8 < bm_chunk_count(w->p->universe)) {
-        part = exec_rows(w->db, w->p, bm);
-    } else {
-        if (!w->all && !(w->all = exec_rows(w->db, w->p, NULL))) { w->oom = true; return false; }
-        part = roaring_bitmap_and(w->all, bm);
+    if (w->npending == w->pending_cap) {
+        uint32_t nc = w->pending_cap ? w->pending_cap * 2 : 16;
+        const roaring_bitmap_t **np = realloc(w->pending, nc * sizeof *np);
+        if (!np) { w->oom = true; return false; }
+        w->pending = np;
+        w->pending_cap = nc;
     }
-    if (!part) { w->oom = true; return false; }
-    roaring_bitmap_or_inplace(w->acc, part);
-    roaring_bitmap_free(part);
-    return roaring_bitmap_get_cardinality(w->acc) < w->need;
+    w->pending[w->npending++] = bm;
+    uint64_t bcard = roaring_bitmap_get_cardinality(bm);
+    w->pending_card += bcard;
+    if (w->ucard) w->pending_expect += (double)w->p->root->est * (double)bcard / (double)w->ucard;
+    uint64_t have = roaring_bitmap_get_cardinality(w->acc);
+    if (!w->all) {
+        bool enough = w->pending_expect >= 4.0 * (double)(w->need - have);
+        bool clustered = bm_chunk_count(bm) * 8 < bm_chunk_count(w->p->universe);
+        if ((enough || clustered) && (clustered || w->spread_evals == 0)) {
+            walk_flush(w);
+            return !w->oom && roaring_bitmap_get_cardinality(w->acc) < w->need;
+        }
+        bool selective = w->p->root->est * 16 < w->ucard; /* few matches: all of them are cheap */
+        if (!selective && w->spread_evals == 0 && w->pending_card * 16 < w->ucard) return true;
+        if (!(w->all = exec_rows(w->db, w->p, NULL))) { w->oom = true; return false; }
+    }
+    walk_flush(w);
+    have = roaring_bitmap_get_cardinality(w->acc);
+    return !w->oom && have < w->need && have < roaring_bitmap_get_cardinality(w->all); /* else: all found */
 }
 
 int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t offset,
@@ -676,18 +845,17 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
     if ((!f || f->id == F_ID) && db->ids_ascending) {
         /* row order is id order: evaluate chunks in order until the page is full */
         ectx c;
-        if (ectx_init(&c, db, p)) return err_set(err, SEGDB_ENOMEM, "out of memory");
-        uint64_t (*w)[BM_WORDS] = malloc(sizeof *w);
-        uint16_t *pos = malloc(65536 * sizeof *pos);
-        if (!w || !pos) { free(w); free(pos); ectx_free(&c); return err_set(err, SEGDB_ENOMEM, "out of memory"); }
+        if (ectx_init(&c, db, p, 0)) return err_set(err, SEGDB_ENOMEM, "out of memory");
+        uint64_t *w = c.w;
+        uint16_t *pos = c.vals; /* free again once a chunk's positions are read */
         int nu = bm_chunk_count(c.U);
         uint64_t skip = offset;
         for (int k = 0; k < nu && out.n < limit && !rc; k++) {
             int i = desc ? nu - 1 - k : k;
-            uint32_t card = eval_chunk(&c, p->root, i, *w);
+            uint32_t card = eval_chunk(&c, p->root, i, w);
             if (!card) continue;
             if (skip >= card) { skip -= card; continue; }
-            uint32_t m = bm_words_positions(*w, pos);
+            uint32_t m = bm_words_positions(w, pos);
             uint32_t base = (uint32_t)bm_chunk_key(c.U, i) << 16;
             for (uint32_t j = 0; j < m && out.n < limit && !rc; j++) {
                 uint32_t jj = desc ? m - 1 - j : j;
@@ -695,17 +863,18 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
                 rc = rv_push(&out, base | pos[jj]);
             }
         }
-        free(w);
-        free(pos);
         ectx_free(&c);
     } else if (f && f->ridx) {
         /* walk value buckets in order until they hold offset + limit matches */
-        walk_ctx wc = {db, p, roaring_bitmap_create(), NULL, offset + limit, false};
+        walk_ctx wc = {.db = db, .p = p, .acc = roaring_bitmap_create(),
+                       .ucard = roaring_bitmap_get_cardinality(p->universe), .need = offset + limit};
         if (!wc.acc) return err_set(err, SEGDB_ENOMEM, "out of memory");
         rindex_walk(f->ridx, desc, walk_bucket, &wc);
+        if (!wc.oom) walk_flush(&wc); /* the last buckets, if the walk ran out */
+        free(wc.pending);
         if (wc.oom) rc = SEGDB_ENOMEM;
         uint64_t have = roaring_bitmap_get_cardinality(wc.acc);
-        if (!rc) rc = sort_slice(db, wc.acc, f, desc, offset, limit, &out);
+        if (!rc) rc = sort_slice(db, wc.acc, f, true, desc, offset, limit, &out);
         if (!rc && have < offset + limit) {
             /* then the matching rows that lack the field, by id */
             roaring_bitmap_t *all = wc.all ? wc.all : exec_rows(db, p, NULL);
@@ -714,7 +883,7 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
             else {
                 roaring_bitmap_andnot_inplace(all, f->present);
                 uint64_t skip = offset > have ? offset - have : 0;
-                rc = sort_slice(db, all, NULL, false, skip, limit - out.n, &out);
+                rc = sort_slice(db, all, NULL, false, false, skip, limit - out.n, &out);
                 roaring_bitmap_free(all);
             }
         }
@@ -724,7 +893,7 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
         roaring_bitmap_t *all = exec_rows(db, p, NULL);
         if (!all) rc = SEGDB_ENOMEM;
         else {
-            rc = sort_slice(db, all, f, desc, offset, limit, &out);
+            rc = sort_slice(db, all, f, false, desc, offset, limit, &out);
             roaring_bitmap_free(all);
         }
     }
@@ -807,7 +976,7 @@ static void explain_node(ectx *c, pnode *n, int depth, sbuf *s)
 char *exec_explain(segdb_t *db, plan *p)
 {
     ectx c;
-    if (ectx_init(&c, db, p)) return NULL;
+    ectx_plain(&c, db, p);
     sbuf s = {0};
     sb_printf(&s, "universe: %s, %llu rows\n", p->with_archived ? "all live contacts (filter names archived)"
                                                                  : "live, non-archived contacts",
@@ -817,7 +986,6 @@ char *exec_explain(segdb_t *db, plan *p)
     double ms = now_ms() - t0;
     sb_printf(&s, "result: %llu rows in %.3fms\nplan:\n", (unsigned long long)total, ms);
     explain_node(&c, p->root, 1, &s);
-    ectx_free(&c);
     if (s.oom) { free(s.p); return NULL; }
     return s.p;
 }

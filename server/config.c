@@ -55,6 +55,8 @@ static const opt_def OPTIONS[] = {
      "when the write-ahead log is fsynced: always, everysec or no"},
     {"dont-forget-days", OPT_INT, F(dont_forget_days), NULL, SEGDB_DEFAULT_DONT_FORGET_DAYS, 1,
      36500, NULL, "days without contact after which a relationship becomes dont_forget"},
+    {"query-threads", OPT_INT, F(query_threads), NULL, 0, 0, 64, NULL,
+     "threads a large count splits its chunks over (0: one per CPU, at most 4; 1: never split)"},
     {"tz-offset", OPT_TZ, F(tz_offset_seconds), "+07:00", 0, -14 * 3600, 14 * 3600, NULL,
      "zone of times written without one, as +HH:MM (Asia/Ho_Chi_Minh is +07:00)"},
     {"protected-mode", OPT_BOOL, F(protected_mode), "yes", 0, 0, 0, NULL,
@@ -567,6 +569,7 @@ void config_engine_options(const server_config *cfg, segdb_options *o)
     segdb_options_init(o);
     o->dont_forget_days = cfg->dont_forget_days;
     o->tz_offset_seconds = cfg->tz_offset_seconds;
+    o->query_threads = (uint32_t)cfg->query_threads;
     o->max_filter_bytes = (uint32_t)(cfg->filter_max_bytes > UINT32_MAX ? UINT32_MAX : cfg->filter_max_bytes);
     o->max_filter_depth = (uint32_t)cfg->filter_max_depth;
     o->max_filter_terms = (uint32_t)cfg->filter_max_terms;

@@ -32,6 +32,7 @@ typedef struct server_config {
     int maxclients;
     int appendfsync;            /* appendfsync_mode */
     int dont_forget_days;
+    int query_threads;          /* segdb_options.query_threads (0: per CPU) */
     int tz_offset_seconds;      /* zone of times written without one */
     bool protected_mode;
     bool repair;                /* recovery may cut damaged log tails */
