@@ -50,6 +50,46 @@ typedef struct ectx {
     bool oom;
 } ectx;
 
+typedef struct rowvec {
+    uint32_t *v;
+    size_t n, cap;
+} rowvec;
+
+static int rv_push(rowvec *rv, uint32_t row)
+{
+    if (rv->n == rv->cap) {
+        size_t nc = rv->cap ? rv->cap * 2 : 256;
+        uint32_t *a = realloc(rv->v, nc * sizeof *a);
+        if (!a) return SEGDB_ENOMEM;
+        rv->v = a;
+        rv->cap = nc;
+    }
+    rv->v[rv->n++] = row;
+    return SEGDB_OK;
+}
+
+/* Room for n more rows. */
+static int rv_reserve(rowvec *rv, size_t n)
+{
+    if (rv->n + n <= rv->cap) return SEGDB_OK;
+    size_t nc = rv->cap ? rv->cap : 256;
+    while (nc < rv->n + n) nc *= 2;
+    uint32_t *a = realloc(rv->v, nc * sizeof *a);
+    if (!a) return SEGDB_ENOMEM;
+    rv->v = a;
+    rv->cap = nc;
+    return SEGDB_OK;
+}
+
+/* Appends n (> 0) rows. */
+static int rv_append(rowvec *rv, const uint32_t *rows, size_t n)
+{
+    if (rv_reserve(rv, n)) return SEGDB_ENOMEM;
+    memcpy(rv->v + rv->n, rows, n * sizeof *rows);
+    rv->n += n;
+    return SEGDB_OK;
+}
+
 /* Scratch buffers are allocated up front (never moved while eval holds
  * pointers into them): a node at depth d uses buffers d+1 .. d+2. */
 static uint64_t *scratch(ectx *c, uint32_t depth)
@@ -354,7 +394,9 @@ typedef struct lane_job {
     plan *p;
     pnode *n;
     const roaring_bitmap_t *mask; /* exec_rows: restrict to these rows (may be NULL) */
-    bool rows;                    /* build a bitmap rather than count */
+    bool rows;                    /* build a bitmap (out) rather than count */
+    bool list;                    /* with rows: append row positions to vec instead */
+    rowvec vec;
     int lane, from, to;           /* universe chunks [from, to) */
     uint64_t count;
     roaring_bitmap_t *out;
@@ -366,7 +408,7 @@ static void run_lane(lane_job *j)
     ectx c;
     if (ectx_init(&c, j->db, j->p, j->lane)) { j->oom = true; return; }
     uint64_t *w = c.w;
-    if (j->rows && !(j->out = roaring_bitmap_create())) c.oom = true;
+    if (j->rows && !j->list && !(j->out = roaring_bitmap_create())) c.oom = true;
     int mcur = 0;
     for (int i = j->from; i < j->to && !c.oom; i++) {
         if (!j->rows) {
@@ -377,15 +419,25 @@ static void run_lane(lane_job *j)
         if (j->mask && (midx = bm_find_chunk(j->mask, bm_chunk_key(c.U, i), &mcur)) < 0) continue;
         if (!eval_chunk(&c, j->n, i, w)) continue;
         uint16_t key = bm_chunk_key(c.U, i);
+        uint32_t m;
         if (j->mask && bm_chunk_card(j->mask, midx) <= 4096) {
             /* a sparse mask (a time bucket's rows): test just its rows */
-            uint32_t m = bm_chunk_select(j->mask, midx, w, c.vals);
-            if (m) bm_append_values(j->out, key, c.vals, m);
-            continue;
+            m = bm_chunk_select(j->mask, midx, w, c.vals);
+            if (!m) continue;
+            if (!j->list) { bm_append_values(j->out, key, c.vals, m); continue; }
+        } else {
+            if (j->mask) bm_chunk_and(j->mask, midx, w);
+            uint32_t card = bm_words_popcount(w);
+            if (!card) continue;
+            if (!j->list) { bm_append_words(j->out, key, w, card); continue; }
+            m = bm_words_positions(w, c.vals);
         }
-        if (j->mask) bm_chunk_and(j->mask, midx, w);
-        uint32_t card = bm_words_popcount(w);
-        if (card) bm_append_words(j->out, key, w, card);
+        uint32_t base = (uint32_t)key << 16, *rows = (uint32_t *)c.bufs[0];
+        for (uint32_t k = 0; k < m && !c.oom; k += 2048) { /* a scratch bitset holds 2048 rows */
+            uint32_t nb = m - k < 2048 ? m - k : 2048;
+            for (uint32_t x = 0; x < nb; x++) rows[x] = base | c.vals[k + x];
+            if (rv_append(&j->vec, rows, nb)) c.oom = true;
+        }
     }
     if (c.oom) j->oom = true;
     ectx_free(&c);
@@ -403,8 +455,8 @@ static int split_lanes(ectx *c, pnode *n, lane_job *jobs)
     if (nl > nu) nl = nu;
     if (nl < 1 || (uint64_t)nu * BM_CHUNK_BITS < c->db->opt.parallel_min_rows) nl = 1;
     for (int l = 0; l < nl; l++)
-        jobs[l] = (lane_job){c->db, c->p, n, NULL, false, l, (int)((int64_t)nu * l / nl),
-                             (int)((int64_t)nu * (l + 1) / nl), 0, NULL, false};
+        jobs[l] = (lane_job){.db = c->db, .p = c->p, .n = n, .lane = l, .from = (int)((int64_t)nu * l / nl),
+                             .to = (int)((int64_t)nu * (l + 1) / nl)};
     return nl;
 }
 
@@ -577,26 +629,34 @@ uint64_t exec_count(segdb_t *db, plan *p)
     return count_node(&c, p->root);
 }
 
-roaring_bitmap_t *exec_rows(segdb_t *db, plan *p, const roaring_bitmap_t *mask)
+/* Jobs that build the rows of p (under mask): split over lanes only under a
+ * small mask. Building a large bitmap allocates (and page-faults) its
+ * containers and merging lanes copies them, which cost more than a second
+ * core saves (FIND's page 0.64 -> 0.99 ms at 10M when its whole result was
+ * built split). */
+static int row_jobs(segdb_t *db, plan *p, const roaring_bitmap_t *mask, bool list, lane_job *jobs)
 {
-    /* Lanes only under a small mask: building a large bitmap allocates (and
-     * page-faults) its containers and merging lanes copies them, which cost
-     * more than a second core saves (FIND's page 0.64 -> 0.99 ms at 10M when
-     * its whole result was built split). */
-    lane_job jobs[EXEC_MAX_LANES];
     int nl = 1;
     if (mask && roaring_bitmap_get_cardinality(mask) * 16 < roaring_bitmap_get_cardinality(p->universe)) {
         ectx c;
         ectx_plain(&c, db, p);
         nl = split_lanes(&c, p->root, jobs);
     } else {
-        jobs[0] = (lane_job){db, p, p->root, NULL, false, 0, 0, bm_chunk_count(p->universe), 0, NULL, false};
+        jobs[0] = (lane_job){.db = db, .p = p, .n = p->root, .to = bm_chunk_count(p->universe)};
     }
     for (int l = 0; l < nl; l++) {
         jobs[l].mask = mask;
         jobs[l].rows = true;
+        jobs[l].list = list;
     }
     run_lanes(db, jobs, nl);
+    return nl;
+}
+
+roaring_bitmap_t *exec_rows(segdb_t *db, plan *p, const roaring_bitmap_t *mask)
+{
+    lane_job jobs[EXEC_MAX_LANES];
+    int nl = row_jobs(db, p, mask, false, jobs);
     bool oom = false;
     for (int l = 0; l < nl; l++) oom |= jobs[l].oom;
     /* lanes hold increasing chunk ranges: each OR appends containers at the end */
@@ -609,6 +669,21 @@ roaring_bitmap_t *exec_rows(segdb_t *db, plan *p, const roaring_bitmap_t *mask)
         r = NULL;
     }
     return r;
+}
+
+/* The rows of p under mask appended to out (ascending within this call):
+ * FIND's candidates, without building a bitmap. */
+static int exec_rows_into(segdb_t *db, plan *p, const roaring_bitmap_t *mask, rowvec *out)
+{
+    lane_job jobs[EXEC_MAX_LANES];
+    int nl = row_jobs(db, p, mask, true, jobs);
+    int rc = SEGDB_OK;
+    for (int l = 0; l < nl; l++) {
+        if (jobs[l].oom) rc = SEGDB_ENOMEM;
+        if (!rc && jobs[l].vec.n) rc = rv_append(out, jobs[l].vec.v, jobs[l].vec.n);
+        free(jobs[l].vec.v);
+    }
+    return rc;
 }
 
 /* ---- FIND ----------------------------------------------------------------- */
@@ -664,7 +739,9 @@ static bool select_first(cand *cs, uint64_t n, uint64_t k, void *ctx)
 static void fill_key(segdb_t *db, const field *f, bool present, cand *cd)
 {
     uint32_t row = cd->row;
-    cd->id = db->ids[row];
+    /* ties go by id; when ids ascend with rows the row is that order, and
+     * reading it costs no cache miss */
+    cd->id = db->ids_ascending ? row : db->ids[row];
     if (!f || f->id == F_ID) { cd->key = cd->id; return; }
     if (!present && !store_has(f, row)) { cd->missing = true; return; }
     switch (f->kind) {
@@ -676,24 +753,6 @@ static void fill_key(segdb_t *db, const field *f, bool present, cand *cd)
     }
 }
 
-typedef struct rowvec {
-    uint32_t *v;
-    size_t n, cap;
-} rowvec;
-
-static int rv_push(rowvec *rv, uint32_t row)
-{
-    if (rv->n == rv->cap) {
-        size_t nc = rv->cap ? rv->cap * 2 : 256;
-        uint32_t *a = realloc(rv->v, nc * sizeof *a);
-        if (!a) return SEGDB_ENOMEM;
-        rv->v = a;
-        rv->cap = nc;
-    }
-    rv->v[rv->n++] = row;
-    return SEGDB_OK;
-}
-
 /* Candidates are rows scattered over columns of tens of MB: each key costs
  * cache misses, so a block's id and value addresses are prefetched before its
  * keys are read (the misses then overlap). */
@@ -703,7 +762,7 @@ static void prefetch_keys(segdb_t *db, const field *f, const uint32_t *rows, uin
 {
     for (uint64_t i = 0; i < n; i++) {
         uint32_t row = rows[i];
-        __builtin_prefetch(&db->ids[row]);
+        if (!db->ids_ascending || !f || f->id == F_ID) __builtin_prefetch(&db->ids[row]);
         if (!f) continue;
         if (f->i32) __builtin_prefetch(&f->i32[row]);
         else if (f->i16) __builtin_prefetch(&f->i16[row]);
@@ -713,17 +772,14 @@ static void prefetch_keys(segdb_t *db, const field *f, const uint32_t *rows, uin
     }
 }
 
-/* Sort all candidate rows of bitmap r by field f and append [skip, skip+take)
- * to out. present: every row of r is known to have f (rows of its range index). */
-static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bool present, bool desc,
-                      uint64_t skip, uint64_t take, rowvec *out)
+/* Sort the n candidate rows by field f and append [skip, skip+take) to out.
+ * present: every row is known to have f (rows of its range index). */
+static int sort_rows(segdb_t *db, const uint32_t *rows, uint64_t n, const field *f, bool present, bool desc,
+                     uint64_t skip, uint64_t take, rowvec *out)
 {
-    uint64_t n = roaring_bitmap_get_cardinality(r);
     if (skip >= n || take == 0) return SEGDB_OK;
     cand *cs = malloc((n ? n : 1) * sizeof *cs);
-    uint32_t *rows = malloc((n ? n : 1) * sizeof *rows);
-    if (!cs || !rows) { free(cs); free(rows); return SEGDB_ENOMEM; }
-    roaring_bitmap_to_uint32_array(r, rows);
+    if (!cs) return SEGDB_ENOMEM;
     prefetch_keys(db, f, rows, n < KEY_BLOCK ? n : KEY_BLOCK);
     for (uint64_t b = 0; b < n; b += KEY_BLOCK) {
         if (b + KEY_BLOCK < n) prefetch_keys(db, f, rows + b + KEY_BLOCK, n - b - KEY_BLOCK < KEY_BLOCK ? n - b - KEY_BLOCK : KEY_BLOCK);
@@ -740,6 +796,19 @@ static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bo
     int rc = SEGDB_OK;
     for (uint64_t i = skip; i < n && i < skip + take && !rc; i++) rc = rv_push(out, cs[i].row);
     free(cs);
+    return rc;
+}
+
+/* sort_rows over the rows of bitmap r. */
+static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bool present, bool desc,
+                      uint64_t skip, uint64_t take, rowvec *out)
+{
+    uint64_t n = roaring_bitmap_get_cardinality(r);
+    if (skip >= n || take == 0) return SEGDB_OK;
+    uint32_t *rows = malloc((n ? n : 1) * sizeof *rows);
+    if (!rows) return SEGDB_ENOMEM;
+    roaring_bitmap_to_uint32_array(r, rows);
+    int rc = sort_rows(db, rows, n, f, present, desc, skip, take, out);
     free(rows);
     return rc;
 }
@@ -747,7 +816,7 @@ static int sort_slice(segdb_t *db, const roaring_bitmap_t *r, const field *f, bo
 typedef struct walk_ctx {
     segdb_t *db;
     plan *p;
-    roaring_bitmap_t *acc;   /* matching rows of the buckets evaluated so far */
+    rowvec acc;              /* matching rows of the buckets evaluated so far */
     roaring_bitmap_t *all;   /* every matching row, once evaluated (NULL before) */
     const roaring_bitmap_t **pending; /* walked buckets not evaluated yet */
     uint32_t npending, pending_cap;
@@ -764,19 +833,22 @@ typedef struct walk_ctx {
 static void walk_flush(walk_ctx *w)
 {
     if (!w->npending) return;
-    roaring_bitmap_t *part = NULL;
+    roaring_bitmap_t *part;
     if (w->all) {
         for (uint32_t i = 0; i < w->npending && !w->oom; i++) {
             if (!(part = roaring_bitmap_and(w->all, w->pending[i]))) { w->oom = true; break; }
-            roaring_bitmap_or_inplace(w->acc, part);
+            uint64_t n = roaring_bitmap_get_cardinality(part);
+            if (rv_reserve(&w->acc, n)) w->oom = true;
+            else {
+                roaring_bitmap_to_uint32_array(part, w->acc.v + w->acc.n);
+                w->acc.n += n;
+            }
             roaring_bitmap_free(part);
         }
     } else {
         roaring_bitmap_t *mask = roaring_bitmap_or_many(w->npending, w->pending);
         if (mask && bm_chunk_count(mask) * 8 >= bm_chunk_count(w->p->universe)) w->spread_evals++;
-        if (!mask || !(part = exec_rows(w->db, w->p, mask))) w->oom = true;
-        else roaring_bitmap_or_inplace(w->acc, part);
-        if (part) roaring_bitmap_free(part);
+        if (!mask || exec_rows_into(w->db, w->p, mask, &w->acc)) w->oom = true;
         if (mask) roaring_bitmap_free(mask);
     }
     w->npending = 0;
@@ -806,20 +878,20 @@ static bool walk_bucket(const roaring_bitmap_t *bm, void *ctx)
     uint64_t bcard = roaring_bitmap_get_cardinality(bm);
     w->pending_card += bcard;
     if (w->ucard) w->pending_expect += (double)w->p->root->est * (double)bcard / (double)w->ucard;
-    uint64_t have = roaring_bitmap_get_cardinality(w->acc);
+    uint64_t have = w->acc.n;
     if (!w->all) {
         bool enough = w->pending_expect >= 4.0 * (double)(w->need - have);
         bool clustered = bm_chunk_count(bm) * 8 < bm_chunk_count(w->p->universe);
         if ((enough || clustered) && (clustered || w->spread_evals == 0)) {
             walk_flush(w);
-            return !w->oom && roaring_bitmap_get_cardinality(w->acc) < w->need;
+            return !w->oom && w->acc.n < w->need;
         }
         bool selective = w->p->root->est * 16 < w->ucard; /* few matches: all of them are cheap */
         if (!selective && w->spread_evals == 0 && w->pending_card * 16 < w->ucard) return true;
         if (!(w->all = exec_rows(w->db, w->p, NULL))) { w->oom = true; return false; }
     }
     walk_flush(w);
-    have = roaring_bitmap_get_cardinality(w->acc);
+    have = w->acc.n;
     return !w->oom && have < w->need && have < roaring_bitmap_get_cardinality(w->all); /* else: all found */
 }
 
@@ -866,15 +938,15 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
         ectx_free(&c);
     } else if (f && f->ridx) {
         /* walk value buckets in order until they hold offset + limit matches */
-        walk_ctx wc = {.db = db, .p = p, .acc = roaring_bitmap_create(),
-                       .ucard = roaring_bitmap_get_cardinality(p->universe), .need = offset + limit};
-        if (!wc.acc) return err_set(err, SEGDB_ENOMEM, "out of memory");
+        walk_ctx wc = {.db = db, .p = p, .ucard = roaring_bitmap_get_cardinality(p->universe),
+                       .need = offset + limit};
         rindex_walk(f->ridx, desc, walk_bucket, &wc);
         if (!wc.oom) walk_flush(&wc); /* the last buckets, if the walk ran out */
         free(wc.pending);
         if (wc.oom) rc = SEGDB_ENOMEM;
-        uint64_t have = roaring_bitmap_get_cardinality(wc.acc);
-        if (!rc) rc = sort_slice(db, wc.acc, f, true, desc, offset, limit, &out);
+        uint64_t have = wc.acc.n;
+        if (!rc) rc = sort_rows(db, wc.acc.v, wc.acc.n, f, true, desc, offset, limit, &out);
+        free(wc.acc.v);
         if (!rc && have < offset + limit) {
             /* then the matching rows that lack the field, by id */
             roaring_bitmap_t *all = wc.all ? wc.all : exec_rows(db, p, NULL);
@@ -888,7 +960,6 @@ int exec_find(segdb_t *db, plan *p, const char *sort_field, bool desc, uint64_t 
             }
         }
         if (wc.all) roaring_bitmap_free(wc.all);
-        roaring_bitmap_free(wc.acc);
     } else {
         roaring_bitmap_t *all = exec_rows(db, p, NULL);
         if (!all) rc = SEGDB_ENOMEM;
