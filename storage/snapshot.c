@@ -395,6 +395,9 @@ int snapshot_verify(const char *path, vfs *v, uint64_t want_seq, snapshot_info *
 }
 
 /* A bounded, windowed reader over [off, end) for segdb_load. */
+/* Reads the stream for segdb_load in one sequential pass, hashing every byte
+ * as it comes off the file (each byte is read once, in order), so a start
+ * reads a snapshot once rather than verifying it in a pass of its own. */
 typedef struct sreader {
     vfs *v;
     vfs_file *f;
@@ -403,6 +406,7 @@ typedef struct sreader {
     uint64_t boff;  /* file offset of buf[0] */
     size_t blen;
     int io;
+    XXH64_state_t *xs;
 } sreader;
 
 static int sr_read(void *ctx, void *dst, size_t len)
@@ -428,6 +432,7 @@ static int sr_read(void *ctx, void *dst, size_t len)
                 r->io = rc ? rc : -EIO;
                 return -1;
             }
+            XXH64_update(r->xs, out, len);
             r->off += len;
             return 0;
         }
@@ -437,10 +442,31 @@ static int sr_read(void *ctx, void *dst, size_t len)
             r->io = rc ? rc : -EIO;
             return -1;
         }
+        XXH64_update(r->xs, r->buf, got);
         r->boff = r->off;
         r->blen = got;
     }
     return 0;
+}
+
+/* Hashes the stream bytes segdb_load left unread (it failed early), so a
+ * damaged file is reported as damaged rather than by the parse error the
+ * damage caused. False on a read error. */
+static bool sr_hash_rest(sreader *r)
+{
+    uint64_t pos = r->boff + r->blen > r->off ? r->boff + r->blen : r->off;
+    while (!r->io && pos < r->end) {
+        size_t want = r->end - pos < SNAP_IO_BYTES ? (size_t)(r->end - pos) : SNAP_IO_BYTES, got = 0;
+        int rc = r->v->read(r->v, r->f, pos, r->buf, want, &got);
+        if (rc || got < want) {
+            r->io = rc ? rc : -EIO;
+            break;
+        }
+        XXH64_update(r->xs, r->buf, want);
+        pos += want;
+    }
+    r->boff = r->blen = 0;
+    return !r->io;
 }
 
 int snapshot_load(const char *path, vfs *v, uint64_t want_seq, const segdb_options *opts,
@@ -454,28 +480,38 @@ int snapshot_load(const char *path, vfs *v, uint64_t want_seq, const segdb_optio
     int rc = check_frame(path, v, want_seq, &f, &si, err);
     if (rc)
         return rc;
-    rc = check_stream(path, v, f, &si, err);
-    if (rc) {
-        v->close(v, f);
-        return rc;
-    }
     sreader r = {.v = v, .f = f, .off = SNAPSHOT_HEADER_BYTES,
                  .end = SNAPSHOT_HEADER_BYTES + si.stream_bytes};
     r.buf = malloc(SNAP_IO_BYTES);
-    if (!r.buf) {
+    r.xs = XXH64_createState();
+    if (!r.buf || !r.xs) {
+        free(r.buf);
+        XXH64_freeState(r.xs);
         v->close(v, f);
         return set_err(err, SEGDB_ENOMEM, "out of memory loading a snapshot");
     }
+    XXH64_reset(r.xs, 0);
     segdb_t *db = NULL;
     segdb_err e = {0};
     rc = segdb_load(&db, opts, sr_read, &r, si.stream_bytes, &e);
     uint64_t at = r.off;
+    /* the whole stream must hash to the header's checksum, loaded or not */
+    bool hashed = sr_hash_rest(&r);
+    bool damaged = hashed && XXH64_digest(r.xs) != si.checksum;
     int io = r.io;
     free(r.buf);
+    XXH64_freeState(r.xs);
     v->close(v, f);
-    if (io)
-        return set_err(err, io_code(io), "snapshot %.*s: read failed at offset %" PRIu64 ": %s",
-                       SNAP_MSG_PATH_CHARS, path, at, strerror(-io));
+    if (damaged || io) {
+        segdb_close(db);
+        if (io)
+            return set_err(err, io_code(io), "snapshot %.*s: read failed at offset %" PRIu64 ": %s",
+                           SNAP_MSG_PATH_CHARS, path, at, strerror(-io));
+        return set_err(err, SEGDB_EINVAL,
+                       "snapshot %.*s: checksum mismatch over the stream (bytes %u..%" PRIu64
+                       "): the file is damaged",
+                       SNAP_MSG_PATH_CHARS, path, SNAPSHOT_HEADER_BYTES, r.end - 1);
+    }
     if (rc)
         return set_err(err, rc == SEGDB_ENOMEM ? SEGDB_ENOMEM : SEGDB_EINVAL,
                        "snapshot %.*s: the stream does not load (near offset %" PRIu64 "): %s",

@@ -69,9 +69,12 @@ int snapshot_write(const char *dir, vfs *v, segdb_t *db, snapshot_info *info, se
 int snapshot_verify(const char *path, vfs *v, uint64_t want_seq, snapshot_info *info,
                     segdb_err *err);
 
-/* snapshot_verify, then builds a database from the stream (segdb_load with
- * opts, which may be NULL); the stream must be consumed exactly and its seq
- * match the header. *out is owned by the caller (segdb_close). */
+/* Checks the header and trailer as snapshot_verify does, then builds a
+ * database from the stream (segdb_load with opts, which may be NULL) in one
+ * read of the file, hashing it on the way: a stream whose XXH64 differs is
+ * refused as damaged (even if it parsed), and the stream must be consumed
+ * exactly and its seq match the header. *out is owned by the caller
+ * (segdb_close). */
 int snapshot_load(const char *path, vfs *v, uint64_t want_seq, const segdb_options *opts,
                   segdb_t **out, snapshot_info *info, segdb_err *err);
 

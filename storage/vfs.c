@@ -68,6 +68,10 @@ static int px_open(vfs *v, const char *path, int flags, vfs_file **out)
         free(pf);
         return -e;
     }
+    /* files opened only to read (snapshots and logs at a start) are read
+     * front to back: ask for aggressive readahead (advice only) */
+    if (!(flags & VFS_O_WRITE))
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     pf->base.owner = v;
     pf->fd = fd;
     *out = &pf->base;

@@ -2,8 +2,9 @@
  * test_snapshot.c — Criterion suite `snapshot` for storage/snapshot.c: the
  * file layout is the one documented at the top of snapshot.c; a snapshot
  * reloads into the same database; a file truncated at any offset, with any
- * byte flipped, with a wrong checksum or seq is refused before its stream is
- * parsed; write and fsync failures and crashes never leave a file under a
+ * byte flipped, with a wrong checksum or seq is refused (a damaged stream as
+ * a checksum mismatch, found while loading reads it); write and fsync
+ * failures and crashes never leave a file under a
  * final name; listing, pruning and .tmp cleanup.
  */
 #ifndef _GNU_SOURCE
@@ -262,7 +263,7 @@ Test(snapshot, truncation_at_every_offset_is_refused_with_the_offset)
     segdb_close(db);
 }
 
-Test(snapshot, a_flipped_bit_in_any_byte_is_refused_before_parsing)
+Test(snapshot, a_flipped_bit_in_any_byte_is_refused_as_damaged)
 {
     segdb_t *db = sample_db(12);
     uint64_t seq = seq_of(db);
