@@ -2,6 +2,8 @@
 #   make run     install deps, build (Release), start the server with 1M demo contacts
 #   make test    install deps, build with ASan+UBSan, run every test suite
 #   make bench   Release build with -march=native, segdb-bench at N contacts (N=10000000 by hand)
+#   make bench-server  server and durability figures (PING vs redis-server, group commit,
+#                COUNT, BGSAVE, restart) at N contacts, with bench/server-bench.sh
 #   make fuzz    build the libFuzzer targets (clang) into build-fuzz/; FUZZ_SECONDS each
 N ?= 1000000
 PORT ?= 7311
@@ -10,7 +12,7 @@ FUZZ_SECONDS ?= 60
 BUILD := build
 RELEASE := build-release
 
-.PHONY: all deps build release test unit integration bench run fuzz clean
+.PHONY: all deps build release test unit integration bench bench-server run fuzz clean
 
 all: build
 
@@ -37,6 +39,9 @@ test: unit integration
 
 bench: release
 	$(RELEASE)/segdb-bench --n $(N) --tsv bench-$(N).tsv
+
+bench-server: release
+	bash bench/server-bench.sh $(RELEASE) $(N)
 
 run: release
 	@bash tools/run-demo.sh $(RELEASE) $(PORT)

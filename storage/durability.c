@@ -381,6 +381,8 @@ static uint64_t child_drop_log(dur_t *d, uint64_t seq)
     return k;
 }
 
+#define BGSAVE_NICE 10 /* the snapshot child's scheduling priority (nice) */
+
 static void child_main(dur_t *d, int wfd, pid_t parent)
 {
     sigset_t none;
@@ -392,6 +394,9 @@ static void child_main(dur_t *d, int wfd, pid_t parent)
     if (getppid() != parent) /* the parent died before prctl */
         _exit(2);
     prctl(PR_SET_NAME, "segdb-bgsave");
+    /* the server's loop and its clients come first: on a small machine a
+     * CPU-bound child otherwise delays replies by whole scheduler slices */
+    if (setpriority(PRIO_PROCESS, 0, BGSAVE_NICE) < 0) { /* best effort */ }
     close_inherited(wfd);
     child_result r;
     memset(&r, 0, sizeof r);
