@@ -7,6 +7,8 @@
  * the universe chunk, then popcounted (COUNT), appended to a Roaring bitmap
  * (exec_rows) or turned into row positions (FIND). Counts that one CRoaring
  * call answers exactly (a single bitmap, a AND b, a AND NOT b) skip the loop.
+ * Large counts and FIND's masked evaluations split the chunks into "lanes"
+ * run by the handle's worker threads (see the lanes section below).
  */
 #include "exec.h"
 
