@@ -117,6 +117,24 @@ void bm_chunk_or(const roaring_bitmap_t *b, int i, uint64_t *w)
     }
 }
 
+void bm_chunk_prefetch(const roaring_bitmap_t *b, int i)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    const char *p;
+    size_t n;
+    if (t == BITSET_CONTAINER_TYPE_CODE) {
+        p = (const char *)((const bitset_container_t *)c)->array;
+        n = BM_WORDS * sizeof(uint64_t);
+    } else if (t == ARRAY_CONTAINER_TYPE_CODE) {
+        p = (const char *)((const array_container_t *)c)->array;
+        n = (size_t)((const array_container_t *)c)->cardinality * sizeof(uint16_t);
+    } else {
+        return;
+    }
+    for (size_t off = 0; off < n; off += 64) __builtin_prefetch(p + off, 0, 2);
+}
+
 void bm_chunk_load(const roaring_bitmap_t *b, int i, uint64_t *w)
 {
     uint8_t t;

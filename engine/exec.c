@@ -276,6 +276,18 @@ static bool eval(ectx *c, pnode *n, uint32_t depth, uint64_t *w)
     }
     case P_BITMAPS: {
         int *cur = cursors_of(c, n->nbms, n->cursors);
+        if (n->nbms >= 4 && cur) {
+            /* Many streams at once (containers are separate 8 KB blocks the
+             * hardware prefetcher keeps losing): start the next chunk's
+             * containers coming while this one is combined. Measured in one
+             * bulk-loaded 10M process, q_or20 4.5-5.1 -> 3.8-4.1 ms; asking
+             * the same for every leaf of every plan slowed the small ANDs. */
+            for (uint32_t i = 0; i < n->nbms; i++) {
+                int nc = cur[i];
+                int nidx = bm_find_chunk(n->bms[i], (uint16_t)(c->key + 1), &nc);
+                if (nidx >= 0) bm_chunk_prefetch(n->bms[i], nidx);
+            }
+        }
         bm_words_zero(w);
         bool any = false;
         uint32_t arrays = 0;
