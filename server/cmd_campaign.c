@@ -30,14 +30,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmd_args.h"
 #include "server.h"
 
 /* ---- argument helpers ---------------------------------------------------- */
-
-static bool eq(const char *arg, size_t len, const char *word)
-{
-    return strlen(word) == len && strncasecmp(arg, word, len) == 0;
-}
 
 static void reply_oom(reply_buf *out) { reply_error(out, "ERR", "out of memory"); }
 
@@ -114,13 +110,13 @@ static int parse_target(server_ctx *srv, const char *cmd, int argc, const char *
 {
     char b[80];
     memset(ta, 0, sizeof *ta);
-    if (at < argc && eq(argv[at], argvlen[at], "WHERE")) {
+    if (at < argc && arg_is(argv[at], argvlen[at], "WHERE")) {
         if (!(ta->filter = cmd_join_filter(argc, argv, argvlen, at + 1, out)))
             return -1;
         ta->t.filter = ta->filter;
         return 0;
     }
-    if (at >= argc || !eq(argv[at], argvlen[at], "ID")) {
+    if (at >= argc || !arg_is(argv[at], argvlen[at], "ID")) {
         reply_errorf(out, "ERR",
                      "syntax error: %s needs a target, ID <id> [<id> ...] or WHERE <filter>; got '%s'",
                      cmd, at < argc ? cmd_shown(argv[at], argvlen[at], b, sizeof b) : "");
@@ -154,31 +150,13 @@ static int parse_target(server_ctx *srv, const char *cmd, int argc, const char *
 static char *need_where(const char *cmd, int argc, const char **argv, const size_t *argvlen, int at,
                         reply_buf *out)
 {
-    if (at >= argc || !eq(argv[at], argvlen[at], "WHERE")) {
+    if (at >= argc || !arg_is(argv[at], argvlen[at], "WHERE")) {
         char b[80];
         reply_errorf(out, "ERR", "syntax error: %s takes WHERE <filter>; got '%s'", cmd,
                      at < argc ? cmd_shown(argv[at], argvlen[at], b, sizeof b) : "");
         return NULL;
     }
     return cmd_join_filter(argc, argv, argvlen, at + 1, out);
-}
-
-/* A decimal u64 (0 allowed): 0, or -1 when s is not one. */
-static int parse_u64_dec(const char *s, size_t len, uint64_t *v)
-{
-    if (len == 0)
-        return -1;
-    uint64_t acc = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (acc > (UINT64_MAX - d) / 10)
-            return -1;
-        acc = acc * 10 + d;
-    }
-    *v = acc;
-    return 0;
 }
 
 static void wrong_syntax(reply_buf *out, const char *cmd, const char *usage)
@@ -282,7 +260,7 @@ int cmd_unarchive(CMD_CAMPAIGN_ARGS)
 
 static bool split_keyword(const char *a, size_t al)
 {
-    return eq(a, al, "RANDOM") || eq(a, al, "BY") || eq(a, al, "SAVE") || eq(a, al, "WHERE");
+    return arg_is(a, al, "RANDOM") || arg_is(a, al, "BY") || arg_is(a, al, "SAVE") || arg_is(a, al, "WHERE");
 }
 
 /* The number of parts: digits only. Too many for the engine's 32 bits is
@@ -301,7 +279,7 @@ static int parse_parts(const char *s, size_t len, uint32_t *n, reply_buf *out)
         return -1;
     }
     uint64_t v;
-    if (parse_u64_dec(s, len, &v) < 0 || v > UINT32_MAX) {
+    if (arg_u64(s, len, &v) < 0 || v > UINT32_MAX) {
         reply_errorf(out, "LIMIT", "SPLIT into %s parts; the limit is %u", cmd_shown(s, len, b, sizeof b),
                      SEGDB_MAX_SPLIT_PARTS);
         return -1;
@@ -316,7 +294,7 @@ int cmd_split(CMD_CAMPAIGN_ARGS)
     char *filter = NULL;
     char b[80];
     int i;
-    if (eq(argv[1], argvlen[1], "PERCENT")) {
+    if (arg_is(argv[1], argvlen[1], "PERCENT")) {
         /* every argument up to the next option word is a percentage; the
          * engine checks them (negative, over 100 in sum, decimals) */
         for (i = 2; i < argc && !split_keyword(argv[i], argvlen[i]); i++)
@@ -333,7 +311,7 @@ int cmd_split(CMD_CAMPAIGN_ARGS)
     while (i < argc) {
         const char *a = argv[i];
         size_t al = argvlen[i];
-        if (eq(a, al, "WHERE")) {
+        if (arg_is(a, al, "WHERE")) {
             if (!(filter = cmd_join_filter(argc, argv, argvlen, i + 1, out)))
                 goto done;
             break;
@@ -346,24 +324,24 @@ int cmd_split(CMD_CAMPAIGN_ARGS)
         }
         if (i + 1 >= argc) {
             reply_errorf(out, "ERR", "syntax error: SPLIT %s needs a value",
-                         eq(a, al, "RANDOM") ? "RANDOM" : eq(a, al, "BY") ? "BY" : "SAVE");
+                         arg_is(a, al, "RANDOM") ? "RANDOM" : arg_is(a, al, "BY") ? "BY" : "SAVE");
             goto done;
         }
         const char *v = argv[i + 1];
         size_t vl = argvlen[i + 1];
-        if (eq(a, al, "RANDOM")) {
+        if (arg_is(a, al, "RANDOM")) {
             if (have_seed) {
                 reply_error(out, "ERR", "syntax error: RANDOM given twice");
                 goto done;
             }
-            if (parse_u64_dec(v, vl, &req.seed) < 0) {
+            if (arg_u64(v, vl, &req.seed) < 0) {
                 reply_errorf(out, "ERR",
                              "invalid RANDOM seed '%s': a decimal integer from 0 to 18446744073709551615",
                              cmd_shown(v, vl, b, sizeof b));
                 goto done;
             }
             req.has_seed = have_seed = true;
-        } else if (eq(a, al, "BY")) {
+        } else if (arg_is(a, al, "BY")) {
             if (req.by_field) {
                 reply_error(out, "ERR", "syntax error: BY given twice");
                 goto done;
@@ -418,12 +396,12 @@ int cmd_facet(CMD_CAMPAIGN_ARGS)
     for (int i = 2; i < argc;) {
         const char *a = argv[i];
         size_t al = argvlen[i];
-        if (eq(a, al, "WHERE")) {
+        if (arg_is(a, al, "WHERE")) {
             if (!(filter = cmd_join_filter(argc, argv, argvlen, i + 1, out)))
                 goto done;
             break;
         }
-        if (!eq(a, al, "TOP")) {
+        if (!arg_is(a, al, "TOP")) {
             reply_errorf(out, "ERR", "syntax error: unknown FACET option '%s' (expected TOP <k> or WHERE <filter>)",
                          cmd_shown(a, al, b, sizeof b));
             goto done;
@@ -433,7 +411,7 @@ int cmd_facet(CMD_CAMPAIGN_ARGS)
             goto done;
         }
         uint64_t k;
-        if (i + 1 >= argc || parse_u64_dec(argv[i + 1], argvlen[i + 1], &k) < 0 || k == 0) {
+        if (i + 1 >= argc || arg_u64(argv[i + 1], argvlen[i + 1], &k) < 0 || k == 0) {
             reply_errorf(out, "ERR", "TOP needs a count of at least 1; got '%s'",
                          i + 1 < argc ? cmd_shown(argv[i + 1], argvlen[i + 1], b, sizeof b) : "");
             goto done;
@@ -678,7 +656,7 @@ int cmd_segment_del(CMD_CAMPAIGN_ARGS)
 int cmd_group_create(CMD_CAMPAIGN_ARGS)
 {
     const char *parent = NULL;
-    if (argc == 4 && eq(argv[2], argvlen[2], "PARENT")) {
+    if (argc == 4 && arg_is(argv[2], argvlen[2], "PARENT")) {
         if (name_ok(argv[3], argvlen[3], "PARENT code", out) < 0)
             return CMD_DONE;
         parent = argv[3];

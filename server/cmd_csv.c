@@ -10,54 +10,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cmd_args.h"
 #include "server.h"
 
-static bool eq(const char *arg, size_t len, const char *word)
-{
-    return strlen(word) == len && strncasecmp(arg, word, len) == 0;
-}
-
-/* An argument in a message: at most 64 bytes, control bytes as '?'. */
-static const char *shown(const char *s, size_t len, char *buf, size_t cap)
-{
-    size_t n = len < 64 ? len : 64;
-    if (n > cap - 4)
-        n = cap - 4;
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        buf[w++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    if (n < len) {
-        memcpy(buf + w, "...", 3);
-        w += 3;
-    }
-    buf[w] = '\0';
-    return buf;
-}
-
 /* A decimal u64 (no sign); -1 when it is not one. */
-static int parse_u64(const char *s, size_t len, uint64_t *v)
-{
-    if (len == 0 || len > 20)
-        return -1;
-    uint64_t acc = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (acc > (UINT64_MAX - d) / 10)
-            return -1;
-        acc = acc * 10 + d;
-    }
-    *v = acc;
-    return 0;
-}
-
 int cmd_import(server_ctx *srv, client_ctx *c, int argc, const char **argv, const size_t *argvlen,
                reply_buf *out)
 {
     const char *match = NULL;
     int data = 1;
-    if (argc == 4 && eq(argv[1], argvlen[1], "MATCH")) {
+    if (argc == 4 && arg_is(argv[1], argvlen[1], "MATCH")) {
         if (memchr(argv[2], '\0', argvlen[2])) {
             reply_error(out, "ERR", "MATCH key contains a NUL byte");
             return CMD_DONE;
@@ -113,7 +75,7 @@ static int split_fields(const char *arg, size_t len, char **buf, const char ***f
         while (l && s[l - 1] == ' ')
             s[--l] = '\0';
         if (l == 0) {
-            reply_errorf(out, "ERR", "syntax error: empty field name in FIELDS '%s'", shown(arg, len, b, sizeof b));
+            reply_errorf(out, "ERR", "syntax error: empty field name in FIELDS '%s'", arg_shown(arg, len, b, sizeof b));
             return -1;
         }
         (*fields)[nf++] = s;
@@ -136,7 +98,7 @@ int cmd_export(server_ctx *srv, client_ctx *c, int argc, const char **argv, cons
     for (int i = 1; i < argc;) {
         const char *a = argv[i];
         size_t al = argvlen[i];
-        if (eq(a, al, "WHERE")) {
+        if (arg_is(a, al, "WHERE")) {
             if (i + 1 >= argc) {
                 reply_error(out, "ERR", "empty filter after WHERE");
                 goto done;
@@ -165,10 +127,10 @@ int cmd_export(server_ctx *srv, client_ctx *c, int argc, const char **argv, cons
             req.filter = filter;
             break;
         }
-        bool is_fields = eq(a, al, "FIELDS"), is_cursor = eq(a, al, "CURSOR"), is_count = eq(a, al, "COUNT");
+        bool is_fields = arg_is(a, al, "FIELDS"), is_cursor = arg_is(a, al, "CURSOR"), is_count = arg_is(a, al, "COUNT");
         if (!is_fields && !is_cursor && !is_count) {
             reply_errorf(out, "ERR", "syntax error at '%s': EXPORT [FIELDS f1,f2,...] [CURSOR c] [COUNT n] [WHERE filter]",
-                         shown(a, al, b, sizeof b));
+                         arg_shown(a, al, b, sizeof b));
             goto done;
         }
         const char *opt = is_fields ? "FIELDS" : is_cursor ? "CURSOR" : "COUNT";
@@ -189,15 +151,15 @@ int cmd_export(server_ctx *srv, client_ctx *c, int argc, const char **argv, cons
             req.fields = fields;
             have_fields = true;
         } else if (is_cursor) {
-            if (parse_u64(v, vl, &req.cursor) < 0) {
+            if (arg_u64(v, vl, &req.cursor) < 0) {
                 reply_errorf(out, "ERR", "invalid cursor '%s': use 0 to start, then the cursor EXPORT replied",
-                             shown(v, vl, b, sizeof b));
+                             arg_shown(v, vl, b, sizeof b));
                 goto done;
             }
             have_cursor = true;
         } else {
-            if (parse_u64(v, vl, &req.count) < 0 || req.count == 0) {
-                reply_errorf(out, "ERR", "invalid COUNT '%s': rows per page, from 1 to %u", shown(v, vl, b, sizeof b),
+            if (arg_u64(v, vl, &req.count) < 0 || req.count == 0) {
+                reply_errorf(out, "ERR", "invalid COUNT '%s': rows per page, from 1 to %u", arg_shown(v, vl, b, sizeof b),
                              SEGDB_MAX_EXPORT_COUNT);
                 goto done;
             }

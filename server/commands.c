@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd_args.h"
 #include "cmd_campaign.h"
 #include "cmd_csv.h"
 #include "cmd_persist.h"
@@ -138,28 +139,6 @@ const cmd_def *cmd_lookup(const char *name, size_t len)
 
 /* ---- argument helpers ---------------------------------------------------- */
 
-static bool eq(const char *arg, size_t len, const char *word)
-{
-    return strlen(word) == len && strncasecmp(arg, word, len) == 0;
-}
-
-/* Show an argument in a message: at most 64 bytes, control bytes as '?'. */
-static const char *shown(const char *s, size_t len, char *buf, size_t cap)
-{
-    size_t n = len < 64 ? len : 64;
-    if (n > cap - 4)
-        n = cap - 4;
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        buf[w++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    if (n < len) {
-        memcpy(buf + w, "...", 3);
-        w += 3;
-    }
-    buf[w] = '\0';
-    return buf;
-}
-
 static void lower_name(const char *name, char *buf, size_t cap)
 {
     size_t i = 0;
@@ -178,52 +157,34 @@ static int parse_id(const char *s, size_t len, uint64_t *id, reply_buf *out)
         return -1;
     }
     if (s[0] == '-' || s[0] == '+') {
-        reply_errorf(out, "ERR", "invalid id '%s': ids have no sign; %s", shown(s, len, b, sizeof b),
+        reply_errorf(out, "ERR", "invalid id '%s': ids have no sign; %s", arg_shown(s, len, b, sizeof b),
                      range);
         return -1;
     }
     if (len > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
         reply_errorf(out, "ERR", "invalid id '%s': ids are decimal, not hexadecimal",
-                     shown(s, len, b, sizeof b));
+                     arg_shown(s, len, b, sizeof b));
         return -1;
     }
     uint64_t v = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9') {
-            reply_errorf(out, "ERR", "invalid id '%s': %s", shown(s, len, b, sizeof b), range);
+            reply_errorf(out, "ERR", "invalid id '%s': %s", arg_shown(s, len, b, sizeof b), range);
             return -1;
         }
         unsigned d = (unsigned)(s[i] - '0');
         if (v > (UINT64_MAX - d) / 10) {
             reply_errorf(out, "ERR", "invalid id '%s': larger than 18446744073709551615 (2^64-1)",
-                         shown(s, len, b, sizeof b));
+                         arg_shown(s, len, b, sizeof b));
             return -1;
         }
         v = v * 10 + d;
     }
     if (v == 0) {
-        reply_errorf(out, "ERR", "invalid id '%s': ids start at 1", shown(s, len, b, sizeof b));
+        reply_errorf(out, "ERR", "invalid id '%s': ids start at 1", arg_shown(s, len, b, sizeof b));
         return -1;
     }
     *id = v;
-    return 0;
-}
-
-/* A non-negative decimal integer option value (LIMIT offset/count, SLOWLOG count). */
-static int parse_u64(const char *s, size_t len, uint64_t *v)
-{
-    if (len == 0 || len > 20)
-        return -1;
-    uint64_t acc = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (acc > (UINT64_MAX - d) / 10)
-            return -1;
-        acc = acc * 10 + d;
-    }
-    *v = acc;
     return 0;
 }
 
@@ -275,7 +236,7 @@ char *cmd_join_filter(int argc, const char **argv, const size_t *argvlen, int fr
 {
     return join_filter(argc, argv, argvlen, from, out);
 }
-const char *cmd_shown(const char *s, size_t len, char *buf, size_t cap) { return shown(s, len, buf, cap); }
+const char *cmd_shown(const char *s, size_t len, char *buf, size_t cap) { return arg_shown(s, len, buf, cap); }
 
 static void reply_strvec(reply_buf *out, const segdb_strvec *sv)
 {
@@ -300,7 +261,7 @@ static void reply_unknown_sub(reply_buf *out, const char *cmd, const char *sub, 
 {
     char b[80];
     reply_errorf(out, "ERR", "unknown subcommand '%s' for '%s'; valid: %s",
-                 shown(sub, sublen, b, sizeof b), cmd, valid);
+                 arg_shown(sub, sublen, b, sizeof b), cmd, valid);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -313,12 +274,12 @@ int cmd_dispatch(server_ctx *srv, client_ctx *c, int argc, const char **argv,
     const cmd_def *d = cmd_lookup(argv[0], argvlen[0]);
     if (!d) {
         char name[160], args[160] = "", b[160];
-        shown(argv[0], argvlen[0] > 128 ? 128 : argvlen[0], name, sizeof name);
+        arg_shown(argv[0], argvlen[0] > 128 ? 128 : argvlen[0], name, sizeof name);
         for (int i = 1; i < argc && strlen(args) < 128; i++) {
             size_t room = 128 - strlen(args);
             size_t n = argvlen[i] < room ? argvlen[i] : room;
             char piece[160];
-            snprintf(piece, sizeof piece, "'%s' ", shown(argv[i], n, b, sizeof b));
+            snprintf(piece, sizeof piece, "'%s' ", arg_shown(argv[i], n, b, sizeof b));
             strncat(args, piece, sizeof(args) - strlen(args) - 1);
         }
         reply_errorf(out, "ERR", "unknown command '%s', with args beginning with: %s", name, args);
@@ -393,7 +354,7 @@ static int do_auth(server_ctx *srv, client_ctx *c, const char *user, size_t ulen
                     "user. Are you sure your configuration is correct?");
         return -1;
     }
-    if ((user && !eq(user, ulen, "default")) || !password_ok(srv, pass, plen)) {
+    if ((user && !arg_is(user, ulen, "default")) || !password_ok(srv, pass, plen)) {
         reply_error(out, "WRONGPASS", "invalid username-password pair or user is disabled.");
         return -1;
     }
@@ -443,7 +404,7 @@ HANDLER(cmd_hello)
     int i = 1;
     if (argc >= 2) {
         uint64_t ver;
-        if (parse_u64(argv[1], argvlen[1], &ver) < 0) {
+        if (arg_u64(argv[1], argvlen[1], &ver) < 0) {
             reply_error(out, "ERR", "Protocol version is not an integer or out of range");
             return CMD_DONE;
         }
@@ -456,20 +417,20 @@ HANDLER(cmd_hello)
     const char *user = NULL, *pass = NULL, *name = NULL;
     size_t ulen = 0, plen = 0, nlen = 0;
     for (; i < argc; i++) {
-        if (eq(argv[i], argvlen[i], "AUTH") && i + 2 < argc) {
+        if (arg_is(argv[i], argvlen[i], "AUTH") && i + 2 < argc) {
             user = argv[i + 1];
             ulen = argvlen[i + 1];
             pass = argv[i + 2];
             plen = argvlen[i + 2];
             i += 2;
-        } else if (eq(argv[i], argvlen[i], "SETNAME") && i + 1 < argc) {
+        } else if (arg_is(argv[i], argvlen[i], "SETNAME") && i + 1 < argc) {
             name = argv[i + 1];
             nlen = argvlen[i + 1];
             i++;
         } else {
             char b[80];
             reply_errorf(out, "ERR", "Syntax error in HELLO option '%s'",
-                         shown(argv[i], argvlen[i], b, sizeof b));
+                         arg_shown(argv[i], argvlen[i], b, sizeof b));
             return CMD_DONE;
         }
     }
@@ -511,7 +472,7 @@ HANDLER(cmd_quit)
 HANDLER(cmd_select)
 {
     uint64_t v;
-    if (parse_u64(argv[1], argvlen[1], &v) < 0)
+    if (arg_u64(argv[1], argvlen[1], &v) < 0)
         reply_error(out, "ERR", "value is not an integer or out of range");
     else if (v != 0)
         reply_error(out, "ERR", "DB index is out of range (segdb has database 0 only)");
@@ -539,7 +500,7 @@ HANDLER(cmd_client)
 {
     const char *sub = argv[1];
     size_t sl = argvlen[1];
-    if (eq(sub, sl, "LIST")) {
+    if (arg_is(sub, sl, "LIST")) {
         if (argc != 2) {
             reply_wrong_arity(out, "client|list");
             return CMD_DONE;
@@ -555,14 +516,14 @@ HANDLER(cmd_client)
         }
         reply_bulk(out, t.buf ? t.buf : "", t.len);
         reply_free(&t);
-    } else if (eq(sub, sl, "ID") && argc == 2) {
+    } else if (arg_is(sub, sl, "ID") && argc == 2) {
         reply_int(out, (long long)c->id);
-    } else if (eq(sub, sl, "GETNAME") && argc == 2) {
+    } else if (arg_is(sub, sl, "GETNAME") && argc == 2) {
         reply_bulk_cstr(out, c->name);
-    } else if (eq(sub, sl, "SETNAME") && argc == 3) {
+    } else if (arg_is(sub, sl, "SETNAME") && argc == 3) {
         if (set_client_name(c, argv[2], argvlen[2], out) == 0)
             reply_status(out, "OK");
-    } else if (eq(sub, sl, "ID") || eq(sub, sl, "GETNAME") || eq(sub, sl, "SETNAME")) {
+    } else if (arg_is(sub, sl, "ID") || arg_is(sub, sl, "GETNAME") || arg_is(sub, sl, "SETNAME")) {
         char low[32];
         snprintf(low, sizeof low, "client|%.*s", (int)sl, sub);
         reply_wrong_arity(out, low);
@@ -662,10 +623,10 @@ done:
 static char *expect_where(const char *cmd, int argc, const char **argv, const size_t *argvlen,
                           int at, reply_buf *out)
 {
-    if (at >= argc || !eq(argv[at], argvlen[at], "WHERE")) {
+    if (at >= argc || !arg_is(argv[at], argvlen[at], "WHERE")) {
         char b[80];
         reply_errorf(out, "ERR", "syntax error: %s takes WHERE <filter>, got '%s'", cmd,
-                     at < argc ? shown(argv[at], argvlen[at], b, sizeof b) : "");
+                     at < argc ? arg_shown(argv[at], argvlen[at], b, sizeof b) : "");
         return NULL;
     }
     return join_filter(argc, argv, argvlen, at + 1, out);
@@ -698,11 +659,11 @@ HANDLER(cmd_find)
     for (int i = 1; i < argc;) {
         const char *a = argv[i];
         size_t al = argvlen[i];
-        if (eq(a, al, "WHERE")) {
+        if (arg_is(a, al, "WHERE")) {
             if (!(filter = join_filter(argc, argv, argvlen, i + 1, out)))
                 goto done;
             break;
-        } else if (eq(a, al, "FIELDS")) {
+        } else if (arg_is(a, al, "FIELDS")) {
             if (have_fields) {
                 reply_error(out, "ERR", "syntax error: FIELDS given twice");
                 goto done;
@@ -732,7 +693,7 @@ HANDLER(cmd_find)
                     s[--l] = '\0';
                 if (l == 0) {
                     reply_errorf(out, "ERR", "syntax error: empty field name in FIELDS '%s'",
-                                 shown(argv[i + 1], argvlen[i + 1], b, sizeof b));
+                                 arg_shown(argv[i + 1], argvlen[i + 1], b, sizeof b));
                     goto done;
                 }
                 fields[nf++] = s;
@@ -744,7 +705,7 @@ HANDLER(cmd_find)
             req.nfields = nf;
             have_fields = true;
             i += 2;
-        } else if (eq(a, al, "SORT")) {
+        } else if (arg_is(a, al, "SORT")) {
             if (have_sort) {
                 reply_error(out, "ERR", "syntax error: SORT given twice");
                 goto done;
@@ -758,11 +719,11 @@ HANDLER(cmd_find)
             req.sort_field = argv[i + 1];
             have_sort = true;
             i += 2;
-            if (i < argc && (eq(argv[i], argvlen[i], "ASC") || eq(argv[i], argvlen[i], "DESC"))) {
-                req.desc = eq(argv[i], argvlen[i], "DESC");
+            if (i < argc && (arg_is(argv[i], argvlen[i], "ASC") || arg_is(argv[i], argvlen[i], "DESC"))) {
+                req.desc = arg_is(argv[i], argvlen[i], "DESC");
                 i++;
             }
-        } else if (eq(a, al, "LIMIT")) {
+        } else if (arg_is(a, al, "LIMIT")) {
             if (have_limit) {
                 reply_error(out, "ERR", "syntax error: LIMIT given twice");
                 goto done;
@@ -771,14 +732,14 @@ HANDLER(cmd_find)
                 reply_error(out, "ERR", "syntax error: LIMIT needs an offset and a count");
                 goto done;
             }
-            if (parse_u64(argv[i + 1], argvlen[i + 1], &req.offset) < 0) {
+            if (arg_u64(argv[i + 1], argvlen[i + 1], &req.offset) < 0) {
                 reply_errorf(out, "ERR", "LIMIT offset '%s' is not a non-negative integer",
-                             shown(argv[i + 1], argvlen[i + 1], b, sizeof b));
+                             arg_shown(argv[i + 1], argvlen[i + 1], b, sizeof b));
                 goto done;
             }
-            if (parse_u64(argv[i + 2], argvlen[i + 2], &count) < 0) {
+            if (arg_u64(argv[i + 2], argvlen[i + 2], &count) < 0) {
                 reply_errorf(out, "ERR", "LIMIT count '%s' is not a non-negative integer",
-                             shown(argv[i + 2], argvlen[i + 2], b, sizeof b));
+                             arg_shown(argv[i + 2], argvlen[i + 2], b, sizeof b));
                 goto done;
             }
             if (count > srv->cfg.find_max_limit) {
@@ -791,7 +752,7 @@ HANDLER(cmd_find)
         } else {
             reply_errorf(out, "ERR",
                          "syntax error: unknown FIND option '%s' (expected FIELDS, SORT, LIMIT or "
-                         "WHERE)", shown(a, al, b, sizeof b));
+                         "WHERE)", arg_shown(a, al, b, sizeof b));
             goto done;
         }
     }
@@ -974,14 +935,14 @@ HANDLER(cmd_info)
             want[k] = true;
     }
     for (int i = 1; i < argc; i++) {
-        if (eq(argv[i], argvlen[i], "all") || eq(argv[i], argvlen[i], "everything") ||
-            eq(argv[i], argvlen[i], "default")) {
+        if (arg_is(argv[i], argvlen[i], "all") || arg_is(argv[i], argvlen[i], "everything") ||
+            arg_is(argv[i], argvlen[i], "default")) {
             for (int k = 0; INFO_SECTIONS[k]; k++)
                 want[k] = true;
             continue;
         }
         for (int k = 0; INFO_SECTIONS[k]; k++)
-            if (eq(argv[i], argvlen[i], INFO_SECTIONS[k]))
+            if (arg_is(argv[i], argvlen[i], INFO_SECTIONS[k]))
                 want[k] = true;
     }
     for (int k = 0; INFO_SECTIONS[k]; k++)
@@ -996,13 +957,13 @@ HANDLER(cmd_slowlog)
 {
     const char *sub = argv[1];
     size_t sl = argvlen[1];
-    if (eq(sub, sl, "GET") && argc <= 3) {
+    if (arg_is(sub, sl, "GET") && argc <= 3) {
         long long n = 10;
         if (argc == 3) {
             uint64_t v;
-            if (eq(argv[2], argvlen[2], "-1")) {
+            if (arg_is(argv[2], argvlen[2], "-1")) {
                 n = -1;
-            } else if (parse_u64(argv[2], argvlen[2], &v) < 0 || v > (uint64_t)INT64_MAX) {
+            } else if (arg_u64(argv[2], argvlen[2], &v) < 0 || v > (uint64_t)INT64_MAX) {
                 reply_error(out, "ERR", "count should be greater than or equal to -1");
                 return CMD_DONE;
             } else {
@@ -1010,12 +971,12 @@ HANDLER(cmd_slowlog)
             }
         }
         slowlog_reply(&srv->slow, n, out);
-    } else if (eq(sub, sl, "LEN") && argc == 2) {
+    } else if (arg_is(sub, sl, "LEN") && argc == 2) {
         reply_int(out, (long long)srv->slow.len);
-    } else if (eq(sub, sl, "RESET") && argc == 2) {
+    } else if (arg_is(sub, sl, "RESET") && argc == 2) {
         slowlog_reset(&srv->slow);
         reply_status(out, "OK");
-    } else if (eq(sub, sl, "GET") || eq(sub, sl, "LEN") || eq(sub, sl, "RESET")) {
+    } else if (arg_is(sub, sl, "GET") || arg_is(sub, sl, "LEN") || arg_is(sub, sl, "RESET")) {
         char low[32];
         snprintf(low, sizeof low, "slowlog|%.*s", (int)sl, sub);
         reply_wrong_arity(out, low);
@@ -1088,16 +1049,16 @@ HANDLER(cmd_command)
     }
     const char *sub = argv[1];
     size_t sl = argvlen[1];
-    if (eq(sub, sl, "COUNT") && argc == 2) {
+    if (arg_is(sub, sl, "COUNT") && argc == 2) {
         reply_int(out, (long long)NCOMMANDS);
-    } else if (eq(sub, sl, "LIST") && argc == 2) {
+    } else if (arg_is(sub, sl, "LIST") && argc == 2) {
         reply_array(out, NCOMMANDS);
         for (size_t i = 0; i < NCOMMANDS; i++) {
             char low[64];
             lower_name(TABLE[i].name, low, sizeof low);
             reply_bulk_cstr(out, low);
         }
-    } else if (eq(sub, sl, "INFO")) {
+    } else if (arg_is(sub, sl, "INFO")) {
         if (argc == 2) {
             reply_array(out, NCOMMANDS);
             for (size_t i = 0; i < NCOMMANDS; i++)
@@ -1112,7 +1073,7 @@ HANDLER(cmd_command)
                     reply_nil(out);
             }
         }
-    } else if (eq(sub, sl, "DOCS")) {
+    } else if (arg_is(sub, sl, "DOCS")) {
         if (argc == 2) {
             reply_array(out, 2 * NCOMMANDS);
             for (size_t i = 0; i < NCOMMANDS; i++)
@@ -1128,7 +1089,7 @@ HANDLER(cmd_command)
                     command_docs(out, d);
             }
         }
-    } else if (eq(sub, sl, "COUNT") || eq(sub, sl, "LIST")) {
+    } else if (arg_is(sub, sl, "COUNT") || arg_is(sub, sl, "LIST")) {
         char low[32];
         snprintf(low, sizeof low, "command|%.*s", (int)sl, sub);
         reply_wrong_arity(out, low);
@@ -1153,7 +1114,7 @@ static void add_pair(void *ctx, const char *name, const char *value)
 
 HANDLER(cmd_config)
 {
-    if (!eq(argv[1], argvlen[1], "GET")) {
+    if (!arg_is(argv[1], argvlen[1], "GET")) {
         reply_unknown_sub(out, "config", argv[1], argvlen[1],
                           "GET (options are set on the command line or in the config file)");
         return CMD_DONE;
@@ -1176,7 +1137,7 @@ HANDLER(cmd_config)
 
 HANDLER(cmd_debug)
 {
-    if (!eq(argv[1], argvlen[1], "VERIFY")) {
+    if (!arg_is(argv[1], argvlen[1], "VERIFY")) {
         reply_unknown_sub(out, "debug", argv[1], argvlen[1], "VERIFY");
         return CMD_DONE;
     }
@@ -1199,7 +1160,7 @@ HANDLER(cmd_shutdown)
      * The log already holds every write, so NOSAVE (and no argument) lose
      * nothing; SAVE also writes a snapshot so the next start replays less. */
     bool save = false;
-    if (argc > 2 || (argc == 2 && !eq(argv[1], argvlen[1], "NOSAVE") && !(save = eq(argv[1], argvlen[1], "SAVE")))) {
+    if (argc > 2 || (argc == 2 && !arg_is(argv[1], argvlen[1], "NOSAVE") && !(save = arg_is(argv[1], argvlen[1], "SAVE")))) {
         reply_error(out, "ERR", "SHUTDOWN takes NOSAVE or SAVE, nothing else");
         return CMD_DONE;
     }
