@@ -341,63 +341,9 @@ bad:
     return rc;
 }
 
-/* XXH64 over the stream, read SNAP_IO_BYTES at a time. */
-static int check_stream(const char *path, vfs *v, vfs_file *f, const snapshot_info *si,
-                        segdb_err *err)
-{
-    uint8_t *buf = malloc(SNAP_IO_BYTES);
-    XXH64_state_t *xs = XXH64_createState();
-    int rc = 0;
-    if (!buf || !xs) {
-        rc = set_err(err, SEGDB_ENOMEM, "out of memory checking a snapshot");
-        goto done;
-    }
-    XXH64_reset(xs, 0);
-    uint64_t off = SNAPSHOT_HEADER_BYTES, end = SNAPSHOT_HEADER_BYTES + si->stream_bytes;
-    while (off < end) {
-        size_t want = end - off < SNAP_IO_BYTES ? (size_t)(end - off) : SNAP_IO_BYTES, got = 0;
-        rc = v->read(v, f, off, buf, want, &got);
-        if (rc || got < want) {
-            rc = set_err(err, rc ? io_code(rc) : SEGDB_EINVAL,
-                         "snapshot %.*s: read failed at offset %" PRIu64 ": %s",
-                         SNAP_MSG_PATH_CHARS, path, off + got, rc ? strerror(-rc) : "file shrank");
-            goto done;
-        }
-        XXH64_update(xs, buf, want);
-        off += want;
-    }
-    if (XXH64_digest(xs) != si->checksum)
-        rc = set_err(err, SEGDB_EINVAL,
-                     "snapshot %.*s: checksum mismatch over the stream (bytes %u..%" PRIu64
-                     "): the file is damaged",
-                     SNAP_MSG_PATH_CHARS, path, SNAPSHOT_HEADER_BYTES, end - 1);
-done:
-    free(buf);
-    XXH64_freeState(xs);
-    return rc;
-}
-
-int snapshot_verify(const char *path, vfs *v, uint64_t want_seq, snapshot_info *info,
-                    segdb_err *err)
-{
-    if (!v)
-        v = vfs_posix();
-    snapshot_info si;
-    vfs_file *f;
-    int rc = check_frame(path, v, want_seq, &f, &si, err);
-    if (rc)
-        return rc;
-    rc = check_stream(path, v, f, &si, err);
-    v->close(v, f);
-    if (rc == 0 && info)
-        *info = si;
-    return rc;
-}
-
-/* A bounded, windowed reader over [off, end) for segdb_load. */
-/* Reads the stream for segdb_load in one sequential pass, hashing every byte
- * as it comes off the file (each byte is read once, in order), so a start
- * reads a snapshot once rather than verifying it in a pass of its own. */
+/* Reads the stream front to back, hashing every byte as it comes off the
+ * file (each byte is read once, in order): segdb_load parses through it, so
+ * a start reads a snapshot once; snapshot_verify only hashes. */
 typedef struct sreader {
     vfs *v;
     vfs_file *f;
@@ -405,9 +351,25 @@ typedef struct sreader {
     uint8_t *buf;
     uint64_t boff;  /* file offset of buf[0] */
     size_t blen;
-    int io;
+    int io;          /* a failed read: its -errno (-EIO for a short one) */
+    bool shrank;     /* ... which was short: the file is shorter than it said */
+    uint64_t io_at;  /* offset of the failed read */
     XXH64_state_t *xs;
 } sreader;
+
+static int sr_open(sreader *r, vfs *v, vfs_file *f, const snapshot_info *si)
+{
+    *r = (sreader){.v = v, .f = f, .off = SNAPSHOT_HEADER_BYTES, .end = SNAPSHOT_HEADER_BYTES + si->stream_bytes};
+    r->buf = malloc(SNAP_IO_BYTES);
+    r->xs = XXH64_createState();
+    if (!r->buf || !r->xs) {
+        free(r->buf);
+        XXH64_freeState(r->xs);
+        return SEGDB_ENOMEM;
+    }
+    XXH64_reset(r->xs, 0);
+    return 0;
+}
 
 static int sr_read(void *ctx, void *dst, size_t len)
 {
@@ -430,6 +392,8 @@ static int sr_read(void *ctx, void *dst, size_t len)
             int rc = r->v->read(r->v, r->f, r->off, out, len, &got);
             if (rc || got < len) {
                 r->io = rc ? rc : -EIO;
+                r->shrank = !rc;
+                r->io_at = r->off + got;
                 return -1;
             }
             XXH64_update(r->xs, out, len);
@@ -440,6 +404,8 @@ static int sr_read(void *ctx, void *dst, size_t len)
         int rc = r->v->read(r->v, r->f, r->off, r->buf, want, &got);
         if (rc || got < want) {
             r->io = rc ? rc : -EIO;
+            r->shrank = !rc;
+            r->io_at = r->off + got;
             return -1;
         }
         XXH64_update(r->xs, r->buf, got);
@@ -449,10 +415,11 @@ static int sr_read(void *ctx, void *dst, size_t len)
     return 0;
 }
 
-/* Hashes the stream bytes segdb_load left unread (it failed early), so a
- * damaged file is reported as damaged rather than by the parse error the
- * damage caused. False on a read error. */
-static bool sr_hash_rest(sreader *r)
+/* Hashes the stream bytes not read yet (all of them for snapshot_verify;
+ * the rest when segdb_load failed early, so a damaged file is reported as
+ * damaged rather than by the parse error the damage caused), then closes r
+ * and says what was wrong with the file: 0, or an error naming it. */
+static int sr_finish(sreader *r, const char *path, const snapshot_info *si, segdb_err *err)
 {
     uint64_t pos = r->boff + r->blen > r->off ? r->boff + r->blen : r->off;
     while (!r->io && pos < r->end) {
@@ -460,15 +427,53 @@ static bool sr_hash_rest(sreader *r)
         int rc = r->v->read(r->v, r->f, pos, r->buf, want, &got);
         if (rc || got < want) {
             r->io = rc ? rc : -EIO;
+            r->shrank = !rc;
+            r->io_at = pos + got;
             break;
         }
         XXH64_update(r->xs, r->buf, want);
         pos += want;
     }
-    r->boff = r->blen = 0;
-    return !r->io;
+    bool damaged = !r->io && XXH64_digest(r->xs) != si->checksum;
+    free(r->buf);
+    XXH64_freeState(r->xs);
+    r->buf = NULL;
+    r->xs = NULL;
+    if (r->io)
+        return set_err(err, r->shrank ? SEGDB_EINVAL : io_code(r->io),
+                       "snapshot %.*s: read failed at offset %" PRIu64 ": %s", SNAP_MSG_PATH_CHARS, path,
+                       r->io_at, r->shrank ? "file shrank" : strerror(-r->io));
+    if (damaged)
+        return set_err(err, SEGDB_EINVAL,
+                       "snapshot %.*s: checksum mismatch over the stream (bytes %u..%" PRIu64
+                       "): the file is damaged",
+                       SNAP_MSG_PATH_CHARS, path, SNAPSHOT_HEADER_BYTES, r->end - 1);
+    return 0;
 }
 
+int snapshot_verify(const char *path, vfs *v, uint64_t want_seq, snapshot_info *info,
+                    segdb_err *err)
+{
+    if (!v)
+        v = vfs_posix();
+    snapshot_info si;
+    vfs_file *f;
+    int rc = check_frame(path, v, want_seq, &f, &si, err);
+    if (rc)
+        return rc;
+    sreader r;
+    if (sr_open(&r, v, f, &si)) {
+        v->close(v, f);
+        return set_err(err, SEGDB_ENOMEM, "out of memory checking a snapshot");
+    }
+    rc = sr_finish(&r, path, &si, err);
+    v->close(v, f);
+    if (rc == 0 && info)
+        *info = si;
+    return rc;
+}
+
+/* A bounded, windowed reader over [off, end) for segdb_load. */
 int snapshot_load(const char *path, vfs *v, uint64_t want_seq, const segdb_options *opts,
                   segdb_t **out, snapshot_info *info, segdb_err *err)
 {
@@ -480,37 +485,21 @@ int snapshot_load(const char *path, vfs *v, uint64_t want_seq, const segdb_optio
     int rc = check_frame(path, v, want_seq, &f, &si, err);
     if (rc)
         return rc;
-    sreader r = {.v = v, .f = f, .off = SNAPSHOT_HEADER_BYTES,
-                 .end = SNAPSHOT_HEADER_BYTES + si.stream_bytes};
-    r.buf = malloc(SNAP_IO_BYTES);
-    r.xs = XXH64_createState();
-    if (!r.buf || !r.xs) {
-        free(r.buf);
-        XXH64_freeState(r.xs);
+    sreader r;
+    if (sr_open(&r, v, f, &si)) {
         v->close(v, f);
         return set_err(err, SEGDB_ENOMEM, "out of memory loading a snapshot");
     }
-    XXH64_reset(r.xs, 0);
     segdb_t *db = NULL;
     segdb_err e = {0};
     rc = segdb_load(&db, opts, sr_read, &r, si.stream_bytes, &e);
     uint64_t at = r.off;
     /* the whole stream must hash to the header's checksum, loaded or not */
-    bool hashed = sr_hash_rest(&r);
-    bool damaged = hashed && XXH64_digest(r.xs) != si.checksum;
-    int io = r.io;
-    free(r.buf);
-    XXH64_freeState(r.xs);
+    int frc = sr_finish(&r, path, &si, err);
     v->close(v, f);
-    if (damaged || io) {
+    if (frc) {
         segdb_close(db);
-        if (io)
-            return set_err(err, io_code(io), "snapshot %.*s: read failed at offset %" PRIu64 ": %s",
-                           SNAP_MSG_PATH_CHARS, path, at, strerror(-io));
-        return set_err(err, SEGDB_EINVAL,
-                       "snapshot %.*s: checksum mismatch over the stream (bytes %u..%" PRIu64
-                       "): the file is damaged",
-                       SNAP_MSG_PATH_CHARS, path, SNAPSHOT_HEADER_BYTES, r.end - 1);
+        return frc;
     }
     if (rc)
         return set_err(err, rc == SEGDB_ENOMEM ? SEGDB_ENOMEM : SEGDB_EINVAL,
