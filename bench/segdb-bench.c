@@ -6,6 +6,9 @@
  *
  *   segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain]
  *   segdb-bench --n N [--seed S] --gen-resp FILE | --gen-csv FILE
+ *   segdb-bench --n N --write-load PORT [--clients C] [--first-id ID]
+ *                      N UPSERTs to a running server over C connections, one
+ *                      request in flight on each (write_load.h); prints the rate
  *
  * Rows (their names are a contract with the Makefile and the docs):
  *   load               value = contacts/s over the segdb_upsert calls plus filing
@@ -42,6 +45,7 @@
 #include <roaring/roaring.h>
 
 #include "gen.h"
+#include "write_load.h"
 #include "segdb.h"
 
 #define BENCH_BATCH_CONTACTS 1000u /* contacts per timed load batch */
@@ -80,6 +84,9 @@ typedef struct opts {
     int runs;
     const char *tsv, *gen_resp, *gen_csv;
     int explain;
+    int write_load_port;      /* 0: no --write-load */
+    unsigned clients;
+    uint64_t first_id;
 } opts;
 
 /* One output row; value_text is what the value column shows. */
@@ -613,8 +620,11 @@ static void usage(void)
             "  --tsv FILE     also write the rows as name, n, p50_ms, p99_ms, value (TSV)\n"
             "  --explain      print EXPLAIN of each query after loading\n"
             "  --gen-resp F   write the contacts as RESP UPSERT commands (redis-cli --pipe) and exit\n"
-            "  --gen-csv F    write the contacts as CSV with a header row and exit\n",
-            GEN_FIRST_ID, GEN_FIRST_ID, BENCH_DEFAULT_RUNS, BENCH_MIN_RUNS);
+            "  --gen-csv F    write the contacts as CSV with a header row and exit\n"
+            "  --write-load P send N UPSERTs to the server on 127.0.0.1:P and print the rate\n"
+            "  --clients C    ... over C connections, one request in flight each (default 50)\n"
+            "  --first-id ID  ... for ids ID, ID+1, ... (default %u)\n",
+            GEN_FIRST_ID, GEN_FIRST_ID, BENCH_DEFAULT_RUNS, BENCH_MIN_RUNS, GEN_FIRST_ID);
     exit(1);
 }
 
@@ -635,6 +645,8 @@ static void parse_args(int argc, char **argv, opts *o)
     memset(o, 0, sizeof *o);
     o->seed = 1;
     o->runs = BENCH_DEFAULT_RUNS;
+    o->clients = 50;
+    o->first_id = GEN_FIRST_ID;
     int have_n = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -663,6 +675,22 @@ static void parse_args(int argc, char **argv, opts *o)
             o->gen_resp = argv[++i];
         } else if (strcmp(a, "--gen-csv") == 0) {
             o->gen_csv = argv[++i];
+        } else if (strcmp(a, "--write-load") == 0) {
+            uint64_t p = parse_u64(a, argv[++i]);
+            if (p == 0 || p > 65535) {
+                fprintf(stderr, "segdb-bench: --write-load wants a port 1..65535\n");
+                exit(1);
+            }
+            o->write_load_port = (int)p;
+        } else if (strcmp(a, "--clients") == 0) {
+            uint64_t c = parse_u64(a, argv[++i]);
+            if (c == 0 || c > 10000) {
+                fprintf(stderr, "segdb-bench: --clients must be 1..10000\n");
+                exit(1);
+            }
+            o->clients = (unsigned)c;
+        } else if (strcmp(a, "--first-id") == 0) {
+            o->first_id = parse_u64(a, argv[++i]);
         } else {
             usage();
         }
@@ -690,6 +718,18 @@ int main(int argc, char **argv)
 {
     static bench b; /* large-ish, zeroed */
     parse_args(argc, argv, &b.o);
+
+    if (b.o.write_load_port) {
+        write_load_opts wo = {.port = b.o.write_load_port, .clients = b.o.clients,
+                              .requests = b.o.n, .first_id = b.o.first_id};
+        write_load_result wr;
+        if (write_load_run(&wo, &wr) < 0)
+            return 1;
+        printf("write_load clients=%u requests=%" PRIu64 " errors=%" PRIu64
+               " seconds=%.3f rate=%.0f/s\n",
+               wo.clients, wr.done, wr.errors, wr.seconds, (double)wr.done / wr.seconds);
+        return wr.errors ? 1 : 0;
+    }
 
     if (b.o.gen_resp || b.o.gen_csv) {
         if (b.o.gen_resp)
