@@ -18,7 +18,8 @@
 #   restart    time from exec to the first PONG with the N-contact snapshot,
 #              warm page cache (and cold too when run as root)
 #
-# SECTIONS="ping always" limits what runs; ROUNDS sets the PING rounds.
+# SECTIONS="ping always" limits what runs; ROUNDS sets the PING rounds;
+# EXTRA="--huge-pages yes" adds options to every segdb-server started.
 set -euo pipefail
 B=$(cd "${1:-build-release}" && pwd)
 N=${2:-10000000}
@@ -50,7 +51,8 @@ start_segdb() { # port, dir, extra options... (PIN=1: on CPU 1, as the PING comp
   local port=$1 dir=$2 pin=()
   shift 2
   [ "${PIN:-0}" = 1 ] && pin=(taskset -c 1)
-  "${pin[@]}" "$B/segdb-server" --port "$port" --dir "$dir" "$@" >>"$D/server.log" 2>&1 &
+  # shellcheck disable=SC2086 # EXTRA holds options, split on purpose
+  "${pin[@]}" "$B/segdb-server" --port "$port" --dir "$dir" "$@" ${EXTRA:-} >>"$D/server.log" 2>&1 &
   PIDS+=($!)
   SEGDB_PID=$!
 }

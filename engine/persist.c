@@ -160,8 +160,15 @@ roaring_bitmap_t *pr_bitmap(preader *r)
     if (r->bad) return NULL;
     if (n > (1u << 30)) { pr_fail(r, "a bitmap is implausibly large"); return NULL; }
     if (!pr_room(r, n, 1)) return NULL;
-    char *buf = malloc(n ? n : 1);
-    if (!buf) { pr_fail(r, "out of memory"); return NULL; }
+    if (n > r->scratch_cap) {
+        size_t cap = r->scratch_cap ? r->scratch_cap : 4096;
+        while (cap < n) cap *= 2;
+        char *p = realloc(r->scratch, cap);
+        if (!p) { pr_fail(r, "out of memory"); return NULL; }
+        r->scratch = p;
+        r->scratch_cap = cap;
+    }
+    char *buf = r->scratch;
     pr_bytes(r, buf, n);
     roaring_bitmap_t *b = NULL;
     if (!r->bad) {
@@ -172,7 +179,6 @@ roaring_bitmap_t *pr_bitmap(preader *r)
             pr_fail(r, "a bitmap is malformed");
         }
     }
-    free(buf);
     return b;
 }
 
@@ -659,6 +665,7 @@ int segdb_load(segdb_t **out, const segdb_options *o, segdb_read_fn fn, void *ct
         if (!u || store_rebuild_id_map(db)) pr_fail(&r, "out of memory or duplicate ids");
         if (u) { roaring_bitmap_free(db->universe); db->universe = u; }
     }
+    free(r.scratch);
     if (r.bad) {
         segdb_close(db);
         return err_set(err, SEGDB_EINVAL, "corrupt snapshot: %s", r.why);

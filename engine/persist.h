@@ -59,6 +59,8 @@ typedef struct preader {
     uint64_t left;      /* bytes the stream still holds (bounds every allocation) */
     bool bad;
     char why[160];
+    char *scratch;      /* reused by pr_bitmap (one buffer, not a malloc per bitmap); */
+    size_t scratch_cap; /* whoever sets up the reader frees it */
 } preader;
 
 /* True when count items of unit bytes can still be in the stream; else fails r. */

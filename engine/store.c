@@ -7,6 +7,7 @@
 #include "store.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +40,29 @@ void col_free(void *p, size_t bytes)
     free(p);
 }
 #else
+static bool huge_columns;
+static pthread_once_t huge_columns_once = PTHREAD_ONCE_INIT;
+
+static void huge_columns_init(void)
+{
+    const char *t = getenv("GLIBC_TUNABLES");
+    huge_columns = t && strstr(t, "glibc.malloc.hugetlb=1") != NULL;
+}
+
+/* Columns follow glibc's huge-page policy for the heap (see store.h). */
+static void col_advise(void *p, size_t bytes)
+{
+    pthread_once(&huge_columns_once, huge_columns_init);
+    if (huge_columns && bytes >= COL_HUGE_MIN_BYTES) madvise(p, bytes, MADV_HUGEPAGE);
+}
+
 void *col_alloc(size_t bytes)
 {
     if (bytes == 0) bytes = 1;
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED) return NULL;
+    col_advise(p, bytes);
+    return p;
 }
 
 void *col_grow(void *p, size_t old_bytes, size_t new_bytes)
@@ -51,7 +70,9 @@ void *col_grow(void *p, size_t old_bytes, size_t new_bytes)
     if (!p) return col_alloc(new_bytes);
     if (old_bytes == 0) old_bytes = 1;
     void *q = mremap(p, old_bytes, new_bytes, MREMAP_MAYMOVE);
-    return q == MAP_FAILED ? NULL : q;
+    if (q == MAP_FAILED) return NULL;
+    col_advise(q, new_bytes);
+    return q;
 }
 
 void col_free(void *p, size_t bytes)

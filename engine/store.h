@@ -19,7 +19,12 @@
  * Every field has a `present` bitmap (has:/missing:).
  *
  * Large per-row arrays are anonymous mappings (col_alloc): zero-filled, grown
- * with mremap, so untouched capacity costs no memory.
+ * with mremap, so untouched capacity costs no memory. They follow glibc's
+ * huge-page policy for malloc: in a process started with
+ * GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (segdb-server's huge-pages option),
+ * mappings of COL_HUGE_MIN_BYTES or more are madvise(MADV_HUGEPAGE)d too,
+ * so that (with the heap) nearly all the data sits in 2 MiB pages and fork()
+ * copies few page-table entries. The policy is read once per process.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -175,6 +180,7 @@ static inline uint64_t field_key(const field *f, uint32_t row)
 }
 
 /* ---- anonymous-mapping arrays ---- */
+#define COL_HUGE_MIN_BYTES (4u << 20) /* smaller mappings never get huge pages */
 void *col_alloc(size_t bytes);
 void *col_grow(void *p, size_t old_bytes, size_t new_bytes); /* NULL on failure (p kept) */
 void col_free(void *p, size_t bytes);

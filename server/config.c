@@ -61,6 +61,10 @@ static const opt_def OPTIONS[] = {
      "zone of times written without one, as +HH:MM (Asia/Ho_Chi_Minh is +07:00)"},
     {"protected-mode", OPT_BOOL, F(protected_mode), "yes", 0, 0, 0, NULL,
      "refuse to start on a non-loopback bind without requirepass"},
+    {"huge-pages", OPT_BOOL, F(huge_pages), "no", 0, 0, 0, NULL,
+     "keep the data in transparent huge pages (THP in madvise mode): BGSAVE's fork blocks ~3 ms "
+     "instead of ~25 ms at 10M contacts, for ~2% more memory and a slower start (loading 10M "
+     "took 3.5-4.6 s instead of 2.0-2.2 s here)"},
     {"repair", OPT_FLAG, F(repair), "no", 0, 0, 0, NULL,
      "let recovery cut damage in the middle of the log, skip a record that fails to apply, or fall "
      "back to an older snapshot the log does not cover, losing data (said on stderr), instead of "

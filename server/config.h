@@ -35,6 +35,7 @@ typedef struct server_config {
     int query_threads;          /* segdb_options.query_threads (0: per CPU) */
     int tz_offset_seconds;      /* zone of times written without one */
     bool protected_mode;
+    bool huge_pages;            /* transparent huge pages for the data (see main.c) */
     bool repair;                /* recovery may cut damaged log tails */
     uint64_t snapshot_log_bytes;       /* automatic BGSAVE past this much log since the last (0: off) */
     uint64_t snapshot_changes;         /* ... or past this many changes (0: off) */

@@ -1,5 +1,6 @@
 /*
- * main.c — segdb-server's entry point: read the options, lock the data
+ * main.c — segdb-server's entry point: read the options (with --huge-pages
+ * yes, execute itself once more with glibc's huge-page tunable), lock the data
  * directory, recover the database from it (newest valid snapshot + log
  * replay, storage/recovery.h), open the log for writing (storage/
  * durability.h), listen, run the event loop until SHUTDOWN/SIGTERM/SIGINT,
@@ -64,6 +65,40 @@ static int lock_dir(const char *dir)
     return fd;
 }
 
+/* huge-pages: glibc puts malloc's heap in transparent huge pages only when
+ * GLIBC_TUNABLES says so at process start, so the server executes itself
+ * again, once, with glibc.malloc.hugetlb=1 added (the engine's columns follow
+ * the same variable, store.h). Nothing happens when the variable already
+ * names hugetlb or the kernel has THP off; a failed exec goes on as is. */
+static void exec_with_huge_pages(char **argv)
+{
+    const char *t = getenv("GLIBC_TUNABLES");
+    if (t && strstr(t, "glibc.malloc.hugetlb"))
+        return;
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return;
+    char line[128] = "";
+    bool off = !fgets(line, sizeof line, f) || strstr(line, "[never]");
+    fclose(f);
+    if (off)
+        return;
+    char *old = t ? strdup(t) : NULL;
+    char val[4096];
+    if ((t && !old) || snprintf(val, sizeof val, "%s%sglibc.malloc.hugetlb=1", old ? old : "",
+                                old && *old ? ":" : "") >= (int)sizeof val) {
+        free(old);
+        return;
+    }
+    if (setenv("GLIBC_TUNABLES", val, 1) == 0)
+        execv("/proc/self/exe", argv);
+    if (old)
+        setenv("GLIBC_TUNABLES", old, 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+    free(old);
+}
+
 int main(int argc, char **argv)
 {
     server_config cfg;
@@ -91,6 +126,8 @@ int main(int argc, char **argv)
         rc = 0;
         goto done;
     }
+    if (cfg.huge_pages)
+        exec_with_huge_pages(argv);
     lock_fd = lock_dir(cfg.dir);
     if (lock_fd < 0)
         goto done;

@@ -563,6 +563,44 @@ def test_startup_options():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_huge_pages():
+    """--huge-pages yes: the server runs itself again with glibc's hugetlb
+    tunable (when the kernel has THP on), and works: writes, counts, BGSAVE."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            thp_on = "[never]" not in f.read()
+    except OSError:
+        thp_on = False
+    plain = Server()
+    with open("/proc/%d/environ" % plain.proc.pid, "rb") as f:
+        check("huge-pages defaults to no: no hugetlb tunable", b"glibc.malloc.hugetlb" not in f.read())
+    plain.stop()
+    srv = Server("--huge-pages", "yes")
+    with open("/proc/%d/environ" % srv.proc.pid, "rb") as f:
+        env = f.read()
+    check("--huge-pages yes runs with glibc.malloc.hugetlb=1 when THP is on",
+          (b"glibc.malloc.hugetlb=1" in env) == thp_on, "thp_on=%r" % thp_on)
+    s = conn(srv)
+    s.sendall(b"".join(b"UPSERT %d city Hue tags vip\r\n" % i for i in range(1, 20001)))
+    got, deadline = b"", time.time() + 60
+    while got.count(b"\r\n") < 20000 and time.time() < deadline:
+        more = recv_until(s, b"\r\n", timeout=5)
+        if not more:
+            break
+        got += more
+    s.close()
+    check("huge pages: 20,000 pipelined UPSERTs answered", got.count(b":1\r\n") == 20000)
+    check("huge pages: COUNT sees them", cli(srv, "COUNT", "WHERE", "city:hue AND tag:vip") == "20000")
+    cli(srv, "BGSAVE")
+    deadline = time.time() + 30
+    while time.time() < deadline and "bgsave_in_progress:1" in cli(srv, "INFO", "persistence"):
+        time.sleep(0.05)
+    info = cli(srv, "INFO", "persistence")
+    check("huge pages: BGSAVE completes", "bgsave_in_progress:0" in info and
+          "last_bgsave_status:ok" in info and "saves:1" in info, info)
+    check("huge pages: SIGTERM exits 0", srv.stop() == 0)
+
+
 def timed(fn, *args):
     t0 = time.time()
     fn(*args)
@@ -587,6 +625,7 @@ def main():
         timed(test_auth)
         timed(test_shutdown)
         timed(test_startup_options)
+        timed(test_huge_pages)
     except Exception as e:  # a crash of the harness is a failure, never a pass
         import traceback
         traceback.print_exc()
