@@ -160,7 +160,7 @@ roaring_bitmap_t *pr_bitmap(preader *r)
     if (r->bad) return NULL;
     if (n > (1u << 30)) { pr_fail(r, "a bitmap is implausibly large"); return NULL; }
     if (!pr_room(r, n, 1)) return NULL;
-    if (n > r->scratch_cap) {
+    if (n > r->scratch_cap || !r->scratch) { /* never a NULL buffer, even for n = 0 */
         size_t cap = r->scratch_cap ? r->scratch_cap : 4096;
         while (cap < n) cap *= 2;
         char *p = realloc(r->scratch, cap);
