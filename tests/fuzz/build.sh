@@ -31,7 +31,7 @@ if [ -n "$SECS" ]; then
     [ -x "$OUT/$t" ] || continue
     mkdir -p "$OUT/corpus-$t"
     dict=""
-    [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
+    [ -f "tests/fuzz/$t.dict" ] && dict="-dict=$PWD/tests/fuzz/$t.dict" # the run cds into OUT
     case "$t" in
       fuzz_snapshot_load|fuzz_snapshot_file) SEGDB_FUZZ_SEED_OUT="$OUT/corpus-$t" "$OUT/$t" -runs=0 >/dev/null 2>&1 || true ;;
     esac
