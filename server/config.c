@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "durability.h"
+#include "err.h"
 #include "resp.h"
 #include "segdb_limits.h"
 
@@ -102,19 +102,6 @@ static const opt_def OPTIONS[] = {
      "longest note, in Unicode characters"},
 };
 #define NOPTIONS (sizeof(OPTIONS) / sizeof(OPTIONS[0]))
-
-static int set_err(segdb_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_err(segdb_err *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static const opt_def *find_opt(const char *name)
 {
@@ -214,11 +201,11 @@ static int apply(server_config *cfg, const opt_def *o, const char *value, segdb_
     case OPT_STRING: {
         if (!strcmp(o->name, "bind") || !strcmp(o->name, "dir")) {
             if (!*value)
-                return set_err(err, SEGDB_EINVAL, "option '%s' can't be empty", o->name);
+                return err_set(err, SEGDB_EINVAL, "option '%s' can't be empty", o->name);
         }
         char *dup = strdup(value);
         if (!dup)
-            return set_err(err, SEGDB_ENOMEM, "out of memory");
+            return err_set(err, SEGDB_ENOMEM, "out of memory");
         free(*(char **)base);
         *(char **)base = dup;
         return 0;
@@ -227,7 +214,7 @@ static int apply(server_config *cfg, const opt_def *o, const char *value, segdb_
     case OPT_I64: {
         long long v;
         if (parse_ll(value, &v) < 0 || v < o->min || v > o->max)
-            return set_err(err, SEGDB_EINVAL,
+            return err_set(err, SEGDB_EINVAL,
                            "option '%s' takes an integer from %lld to %lld, not '%s'", o->name,
                            o->min, o->max, value);
         if (o->type == OPT_INT)
@@ -239,7 +226,7 @@ static int apply(server_config *cfg, const opt_def *o, const char *value, segdb_
     case OPT_SIZE: {
         uint64_t v;
         if (parse_size(value, &v) < 0 || v < (uint64_t)o->min || v > (uint64_t)o->max)
-            return set_err(err, SEGDB_EINVAL,
+            return err_set(err, SEGDB_EINVAL,
                            "option '%s' takes a size from %lld to %lld (suffixes k kb m mb g gb), "
                            "not '%s'",
                            o->name, o->min, o->max, value);
@@ -249,7 +236,7 @@ static int apply(server_config *cfg, const opt_def *o, const char *value, segdb_
     case OPT_BOOL:
     case OPT_FLAG:
         if (parse_bool(value, (bool *)base) < 0)
-            return set_err(err, SEGDB_EINVAL, "option '%s' takes yes or no, not '%s'", o->name,
+            return err_set(err, SEGDB_EINVAL, "option '%s' takes yes or no, not '%s'", o->name,
                            value);
         return 0;
     case OPT_ENUM:
@@ -264,13 +251,13 @@ static int apply(server_config *cfg, const opt_def *o, const char *value, segdb_
                 strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
                 strncat(list, o->members[i], sizeof(list) - strlen(list) - 1);
             }
-            return set_err(err, SEGDB_EINVAL, "option '%s' takes one of %s, not '%s'", o->name,
+            return err_set(err, SEGDB_EINVAL, "option '%s' takes one of %s, not '%s'", o->name,
                            list, value);
         }
     case OPT_TZ: {
         long long v;
         if (parse_tz(value, &v) < 0 || v < o->min || v > o->max)
-            return set_err(err, SEGDB_EINVAL,
+            return err_set(err, SEGDB_EINVAL,
                            "option '%s' takes a UTC offset like +07:00 (from -14:00 to +14:00), "
                            "not '%s'",
                            o->name, value);
@@ -278,14 +265,14 @@ static int apply(server_config *cfg, const opt_def *o, const char *value, segdb_
         return 0;
     }
     }
-    return set_err(err, SEGDB_EINVAL, "option '%s' has an unknown type", o->name);
+    return err_set(err, SEGDB_EINVAL, "option '%s' has an unknown type", o->name);
 }
 
 int config_set(server_config *cfg, const char *name, const char *value, segdb_err *err)
 {
     const opt_def *o = find_opt(name);
     if (!o)
-        return set_err(err, SEGDB_EINVAL, "unknown option '%s' (segdb-server --help lists them)",
+        return err_set(err, SEGDB_EINVAL, "unknown option '%s' (segdb-server --help lists them)",
                        name);
     return apply(cfg, o, value, err);
 }
@@ -352,7 +339,7 @@ int config_load_file(server_config *cfg, const char *path, segdb_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return set_err(err, SEGDB_EINVAL, "can't open config file '%s': %s", path, strerror(errno));
+        return err_set(err, SEGDB_EINVAL, "can't open config file '%s': %s", path, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -369,7 +356,7 @@ int config_load_file(server_config *cfg, const char *path, segdb_err *err)
             continue;
         int sr = resp_split_line(line, (size_t)n, 64, &argv, &lens, &argc);
         if (sr < 0) {
-            r = set_err(err, SEGDB_EINVAL, "%s:%d: %s", path, lineno,
+            r = err_set(err, SEGDB_EINVAL, "%s:%d: %s", path, lineno,
                         sr == RESP_EQUOTES ? "unbalanced quotes" : "line can't be read");
             goto done;
         }
@@ -379,13 +366,13 @@ int config_load_file(server_config *cfg, const char *path, segdb_err *err)
         }
         segdb_err e;
         if (argc != 2) {
-            r = set_err(err, SEGDB_EINVAL, "%s:%d: '%s' takes exactly one value (quote values "
+            r = err_set(err, SEGDB_EINVAL, "%s:%d: '%s' takes exactly one value (quote values "
                         "that contain spaces)", path, lineno, argv[0]);
         } else if (!strcasecmp(argv[0], "config")) {
-            r = set_err(err, SEGDB_EINVAL, "%s:%d: 'config' is a command-line option only", path,
+            r = err_set(err, SEGDB_EINVAL, "%s:%d: 'config' is a command-line option only", path,
                         lineno);
         } else if ((r = config_set(cfg, argv[0], argv[1], &e)) < 0) {
-            r = set_err(err, r, "%s:%d: %s", path, lineno, e.msg);
+            r = err_set(err, r, "%s:%d: %s", path, lineno, e.msg);
         }
         resp_free_args(argv, lens, argc);
         if (r < 0)
@@ -417,7 +404,7 @@ int config_parse_args(server_config *cfg, int argc, char **argv, bool *help, boo
     for (int i = first; i < argc; i++) {
         if (!strcmp(argv[i], "--config")) {
             if (i + 1 >= argc)
-                return set_err(err, SEGDB_EINVAL, "option --config needs a file name");
+                return err_set(err, SEGDB_EINVAL, "option --config needs a file name");
             file = argv[i + 1];
             i++;
         } else if (!strncmp(argv[i], "--config=", 9)) {
@@ -440,14 +427,14 @@ int config_parse_args(server_config *cfg, int argc, char **argv, bool *help, boo
             continue;
         }
         if (strncmp(a, "--", 2) != 0)
-            return set_err(err, SEGDB_EINVAL, "unexpected argument '%s' (options start with --; "
+            return err_set(err, SEGDB_EINVAL, "unexpected argument '%s' (options start with --; "
                            "see --help)", a);
         char name[128];
         const char *value = NULL;
         const char *eq = strchr(a + 2, '=');
         size_t nl = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
         if (nl == 0 || nl >= sizeof(name))
-            return set_err(err, SEGDB_EINVAL, "malformed option '%s'", a);
+            return err_set(err, SEGDB_EINVAL, "malformed option '%s'", a);
         memcpy(name, a + 2, nl);
         name[nl] = '\0';
         if (!strcmp(name, "config")) {
@@ -457,7 +444,7 @@ int config_parse_args(server_config *cfg, int argc, char **argv, bool *help, boo
         }
         const opt_def *o = find_opt(name);
         if (!o)
-            return set_err(err, SEGDB_EINVAL, "unknown option --%s (see --help)", name);
+            return err_set(err, SEGDB_EINVAL, "unknown option --%s (see --help)", name);
         if (eq) {
             value = eq + 1;
         } else if (o->type == OPT_FLAG) {
@@ -468,7 +455,7 @@ int config_parse_args(server_config *cfg, int argc, char **argv, bool *help, boo
                 value = "yes";
         } else {
             if (i + 1 >= argc)
-                return set_err(err, SEGDB_EINVAL, "option --%s needs a value", name);
+                return err_set(err, SEGDB_EINVAL, "option --%s needs a value", name);
             value = argv[++i];
         }
         int r = apply(cfg, o, value, err);

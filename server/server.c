@@ -10,6 +10,7 @@
  * reply is out, or at once when its unread replies pass the output limit.
  */
 #include "server.h"
+#include "err.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -517,19 +518,6 @@ static void on_signal(ae_loop *loop, int fd, void *data, int mask)
 
 /* ---- listening ----------------------------------------------------------- */
 
-static int set_err(segdb_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_err(segdb_err *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static bool is_loopback(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {
@@ -551,15 +539,15 @@ static int prepare_dir(const char *dir, segdb_err *err)
     struct stat st;
     if (stat(dir, &st) < 0) {
         if (errno != ENOENT)
-            return set_err(err, SEGDB_EINVAL, "can't use --dir '%s': %s", dir, strerror(errno));
+            return err_set(err, SEGDB_EINVAL, "can't use --dir '%s': %s", dir, strerror(errno));
         if (mkdir(dir, 0700) < 0)
-            return set_err(err, SEGDB_EINVAL, "can't create --dir '%s': %s", dir, strerror(errno));
+            return err_set(err, SEGDB_EINVAL, "can't create --dir '%s': %s", dir, strerror(errno));
         return 0;
     }
     if (!S_ISDIR(st.st_mode))
-        return set_err(err, SEGDB_EINVAL, "--dir '%s' is not a directory", dir);
+        return err_set(err, SEGDB_EINVAL, "--dir '%s' is not a directory", dir);
     if (access(dir, W_OK | X_OK) < 0)
-        return set_err(err, SEGDB_EINVAL, "--dir '%s' is not writable: %s", dir, strerror(errno));
+        return err_set(err, SEGDB_EINVAL, "--dir '%s' is not writable: %s", dir, strerror(errno));
     return 0;
 }
 
@@ -594,13 +582,13 @@ int server_listen(server_ctx *srv, segdb_err *err)
     snprintf(port, sizeof port, "%d", cfg->port);
     int gr = getaddrinfo(cfg->bind, port, &hints, &res);
     if (gr != 0)
-        return set_err(err, SEGDB_EINVAL, "can't resolve --bind '%s': %s", cfg->bind,
+        return err_set(err, SEGDB_EINVAL, "can't resolve --bind '%s': %s", cfg->bind,
                        gai_strerror(gr));
     int fd = -1;
     r = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         if (cfg->protected_mode && !cfg->requirepass[0] && !is_loopback(ai->ai_addr)) {
-            r = set_err(err, SEGDB_EINVAL,
+            r = err_set(err, SEGDB_EINVAL,
                         "refusing to listen on non-loopback address '%s' without a password "
                         "(protected mode): set --requirepass, or --protected-mode no",
                         cfg->bind);
@@ -616,7 +604,7 @@ int server_listen(server_ctx *srv, segdb_err *err)
         if (ai->ai_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0) {
-            r = set_err(err, SEGDB_EINVAL, "can't listen on %s:%d: %s", cfg->bind, cfg->port,
+            r = err_set(err, SEGDB_EINVAL, "can't listen on %s:%d: %s", cfg->bind, cfg->port,
                         strerror(errno));
             close(fd);
             fd = -1;
@@ -624,7 +612,7 @@ int server_listen(server_ctx *srv, segdb_err *err)
     }
     if (fd < 0) {
         if (r == 0)
-            r = set_err(err, SEGDB_EINVAL, "can't listen on %s:%d: no usable address", cfg->bind,
+            r = err_set(err, SEGDB_EINVAL, "can't listen on %s:%d: no usable address", cfg->bind,
                         cfg->port);
         goto done;
     }
@@ -634,11 +622,11 @@ int server_listen(server_ctx *srv, segdb_err *err)
     raise_fd_limit(cfg->maxclients);
     srv->loop = ae_create(cfg->maxclients + EXTRA_FDS);
     if (!srv->loop) {
-        r = set_err(err, SEGDB_ENOMEM, "can't create the event loop: %s", strerror(errno));
+        r = err_set(err, SEGDB_ENOMEM, "can't create the event loop: %s", strerror(errno));
         goto done;
     }
     if (ae_add(srv->loop, fd, AE_READABLE, on_accept, srv) < 0) {
-        r = set_err(err, SEGDB_EINVAL, "can't watch the listener: %s", strerror(errno));
+        r = err_set(err, SEGDB_EINVAL, "can't watch the listener: %s", strerror(errno));
         goto done;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -649,12 +637,12 @@ int server_listen(server_ctx *srv, segdb_err *err)
     if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
         (srv->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
         ae_add(srv->loop, srv->signal_fd, AE_READABLE, on_signal, srv) < 0) {
-        r = set_err(err, SEGDB_EINVAL, "can't set up signal handling: %s", strerror(errno));
+        r = err_set(err, SEGDB_EINVAL, "can't set up signal handling: %s", strerror(errno));
         goto done;
     }
     ae_set_before_sleep(srv->loop, before_sleep, srv);
     if (ae_add_timer(srv->loop, CRON_MS, cron, srv) < 0) {
-        r = set_err(err, SEGDB_ENOMEM, "can't create the cron timer");
+        r = err_set(err, SEGDB_ENOMEM, "can't create the cron timer");
         goto done;
     }
 done:
