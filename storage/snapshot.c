@@ -357,15 +357,24 @@ typedef struct sreader {
     XXH64_state_t *xs;
 } sreader;
 
-static int sr_open(sreader *r, vfs *v, vfs_file *f, const snapshot_info *si)
+/* Opens path, checks its frame (check_frame fills *si) and readies r over
+ * the stream; r owns the file until sr_finish. doing: "checking", "loading"
+ * (for the out-of-memory message). */
+static int sr_open(sreader *r, const char *path, vfs *v, uint64_t want_seq, snapshot_info *si,
+                   const char *doing, segdb_err *err)
 {
+    vfs_file *f;
+    int rc = check_frame(path, v, want_seq, &f, si, err);
+    if (rc)
+        return rc;
     *r = (sreader){.v = v, .f = f, .off = SNAPSHOT_HEADER_BYTES, .end = SNAPSHOT_HEADER_BYTES + si->stream_bytes};
     r->buf = malloc(SNAP_IO_BYTES);
     r->xs = XXH64_createState();
     if (!r->buf || !r->xs) {
         free(r->buf);
         XXH64_freeState(r->xs);
-        return SEGDB_ENOMEM;
+        v->close(v, f);
+        return set_err(err, SEGDB_ENOMEM, "out of memory %s a snapshot", doing);
     }
     XXH64_reset(r->xs, 0);
     return 0;
@@ -418,7 +427,7 @@ static int sr_read(void *ctx, void *dst, size_t len)
 /* Hashes the stream bytes not read yet (all of them for snapshot_verify;
  * the rest when segdb_load failed early, so a damaged file is reported as
  * damaged rather than by the parse error the damage caused), then closes r
- * and says what was wrong with the file: 0, or an error naming it. */
+ * and its file and says what was wrong with the file: 0, or an error naming it. */
 static int sr_finish(sreader *r, const char *path, const snapshot_info *si, segdb_err *err)
 {
     uint64_t pos = r->boff + r->blen > r->off ? r->boff + r->blen : r->off;
@@ -435,6 +444,8 @@ static int sr_finish(sreader *r, const char *path, const snapshot_info *si, segd
         pos += want;
     }
     bool damaged = !r->io && XXH64_digest(r->xs) != si->checksum;
+    r->v->close(r->v, r->f);
+    r->f = NULL;
     free(r->buf);
     XXH64_freeState(r->xs);
     r->buf = NULL;
@@ -457,23 +468,17 @@ int snapshot_verify(const char *path, vfs *v, uint64_t want_seq, snapshot_info *
     if (!v)
         v = vfs_posix();
     snapshot_info si;
-    vfs_file *f;
-    int rc = check_frame(path, v, want_seq, &f, &si, err);
+    sreader r;
+    int rc = sr_open(&r, path, v, want_seq, &si, "checking", err);
     if (rc)
         return rc;
-    sreader r;
-    if (sr_open(&r, v, f, &si)) {
-        v->close(v, f);
-        return set_err(err, SEGDB_ENOMEM, "out of memory checking a snapshot");
-    }
     rc = sr_finish(&r, path, &si, err);
-    v->close(v, f);
     if (rc == 0 && info)
         *info = si;
     return rc;
 }
 
-/* A bounded, windowed reader over [off, end) for segdb_load. */
+/* Verifies the frame, then parses the stream through sr_read while it is hashed. */
 int snapshot_load(const char *path, vfs *v, uint64_t want_seq, const segdb_options *opts,
                   segdb_t **out, snapshot_info *info, segdb_err *err)
 {
@@ -481,22 +486,16 @@ int snapshot_load(const char *path, vfs *v, uint64_t want_seq, const segdb_optio
     if (!v)
         v = vfs_posix();
     snapshot_info si;
-    vfs_file *f;
-    int rc = check_frame(path, v, want_seq, &f, &si, err);
+    sreader r;
+    int rc = sr_open(&r, path, v, want_seq, &si, "loading", err);
     if (rc)
         return rc;
-    sreader r;
-    if (sr_open(&r, v, f, &si)) {
-        v->close(v, f);
-        return set_err(err, SEGDB_ENOMEM, "out of memory loading a snapshot");
-    }
     segdb_t *db = NULL;
     segdb_err e = {0};
     rc = segdb_load(&db, opts, sr_read, &r, si.stream_bytes, &e);
     uint64_t at = r.off;
     /* the whole stream must hash to the header's checksum, loaded or not */
     int frc = sr_finish(&r, path, &si, err);
-    v->close(v, f);
     if (frc) {
         segdb_close(db);
         return frc;
