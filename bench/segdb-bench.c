@@ -640,6 +640,17 @@ static uint64_t parse_u64(const char *flag, const char *s)
     return (uint64_t)v;
 }
 
+/* parse_u64, and the value must be in lo..hi. */
+static uint64_t parse_u64_in(const char *flag, const char *s, uint64_t lo, uint64_t hi)
+{
+    uint64_t v = parse_u64(flag, s);
+    if (v < lo || v > hi) {
+        fprintf(stderr, "segdb-bench: %s must be %" PRIu64 "..%" PRIu64 "\n", flag, lo, hi);
+        exit(1);
+    }
+    return v;
+}
+
 static void parse_args(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -663,12 +674,7 @@ static void parse_args(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--seed") == 0) {
             o->seed = parse_u64(a, argv[++i]);
         } else if (strcmp(a, "--runs") == 0) {
-            uint64_t r = parse_u64(a, argv[++i]);
-            if (r < BENCH_MIN_RUNS || r > BENCH_MAX_RUNS) {
-                fprintf(stderr, "segdb-bench: --runs must be %d..%d\n", BENCH_MIN_RUNS, BENCH_MAX_RUNS);
-                exit(1);
-            }
-            o->runs = (int)r;
+            o->runs = (int)parse_u64_in(a, argv[++i], BENCH_MIN_RUNS, BENCH_MAX_RUNS);
         } else if (strcmp(a, "--tsv") == 0) {
             o->tsv = argv[++i];
         } else if (strcmp(a, "--gen-resp") == 0) {
@@ -676,19 +682,9 @@ static void parse_args(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--gen-csv") == 0) {
             o->gen_csv = argv[++i];
         } else if (strcmp(a, "--write-load") == 0) {
-            uint64_t p = parse_u64(a, argv[++i]);
-            if (p == 0 || p > 65535) {
-                fprintf(stderr, "segdb-bench: --write-load wants a port 1..65535\n");
-                exit(1);
-            }
-            o->write_load_port = (int)p;
+            o->write_load_port = (int)parse_u64_in(a, argv[++i], 1, 65535);
         } else if (strcmp(a, "--clients") == 0) {
-            uint64_t c = parse_u64(a, argv[++i]);
-            if (c == 0 || c > 10000) {
-                fprintf(stderr, "segdb-bench: --clients must be 1..10000\n");
-                exit(1);
-            }
-            o->clients = (unsigned)c;
+            o->clients = (unsigned)parse_u64_in(a, argv[++i], 1, 10000);
         } else if (strcmp(a, "--first-id") == 0) {
             o->first_id = parse_u64(a, argv[++i]);
         } else {
