@@ -5,7 +5,8 @@
 # bench-server`), never in CI: it needs ~3 GiB and a few minutes at N = 10M.
 #
 #   ping       PING -P 1 and -P 16, segdb then redis, alternating rounds
-#              (both servers pinned to CPU 1, redis-benchmark to CPU 0; the
+#              (both servers pinned to CPU 1, redis-benchmark to CPU 0), with
+#              each server's CPU time per PING and the medians (the
 #              other sections leave the server unpinned: BGSAVE's child and
 #              the query threads need the second core)
 #   always     appendfsync always: UPSERT with 1 client, then 50 (group commit),
@@ -68,18 +69,40 @@ if has ping; then
   P1=$(free_port)
   P2=$(free_port)
   PIN=1 start_segdb "$P1" "$D/ping" --appendfsync no
+  SEGDB_PING_PID=$SEGDB_PID
   taskset -c 1 redis-server --port "$P2" --save '' --appendonly no >/dev/null 2>&1 &
   PIDS+=($!)
+  REDIS_PID=$!
   wait_pong "$P1" 10
   wait_pong "$P2" 10
+  # The single redis-benchmark thread is the bottleneck (the servers' core
+  # idles), so each server's own CPU time per PING is printed too: its utime +
+  # stime (clock ticks) over the run / the PINGs (-t ping runs PING_INLINE and
+  # PING_MBULK, n each).
+  ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  cpu_us() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz * 1e6 / (2 * n)}'; }
+  : >"$D/ping.tsv"
   for r in $(seq 1 "$ROUNDS"); do
     for who in segdb redis; do
-      p=$P1
-      [ $who = redis ] && p=$P2
+      p=$P1 pid=$SEGDB_PING_PID
+      [ $who = redis ] && p=$P2 pid=$REDIS_PID
+      t0=$(ticks "$pid")
       a=$(taskset -c 0 redis-benchmark -p "$p" -t ping -n 200000 -P 1 -q 2>/dev/null | grep MBULK | rps)
+      t1=$(ticks "$pid")
       b=$(taskset -c 0 redis-benchmark -p "$p" -t ping -n 1000000 -P 16 -q 2>/dev/null | grep MBULK | rps)
-      echo "ping round $r $who: -P 1 $a/s, -P 16 $b/s"
+      t2=$(ticks "$pid")
+      ca=$(cpu_us $((t1 - t0)) 200000)
+      cb=$(cpu_us $((t2 - t1)) 1000000)
+      echo "ping round $r $who: -P 1 $a/s ($ca us CPU/PING), -P 16 $b/s ($cb us CPU/PING)"
+      printf '%s\t%s\t%s\t%s\t%s\n' "$who" "$a" "$b" "$ca" "$cb" >>"$D/ping.tsv"
     done
+  done
+  median() { sort -n | awk '{a[NR] = $1} END {print NR ? (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) : 0}'; }
+  for col in 2 3 4 5; do
+    what=$(case $col in 2) echo "-P 1 req/s";; 3) echo "-P 16 req/s";; 4) echo "-P 1 us CPU/PING";; 5) echo "-P 16 us CPU/PING";; esac)
+    sm=$(awk -v c=$col '$1 == "segdb" {print $c}' "$D/ping.tsv" | median)
+    rm_=$(awk -v c=$col '$1 == "redis" {print $c}' "$D/ping.tsv" | median)
+    echo "ping medians $what: segdb $sm, redis $rm_, segdb/redis $(awk -v s="$sm" -v r="$rm_" 'BEGIN {printf "%.2f", (r > 0 ? s / r : 0)}')"
   done
   redis-cli -p "$P2" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
   stop_segdb "$P1"
