@@ -12,6 +12,9 @@
 #include "bm.h"
 
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <roaring/containers/containers.h>
 #include <roaring/roaring_array.h>
@@ -132,7 +135,7 @@ void bm_chunk_prefetch(const roaring_bitmap_t *b, int i)
     } else {
         return;
     }
-    for (size_t off = 0; off < n; off += 64) __builtin_prefetch(p + off, 0, 2);
+    for (size_t off = 0; off < n; off += 128) __builtin_prefetch(p + off, 0, 2);
 }
 
 void bm_chunk_load(const roaring_bitmap_t *b, int i, uint64_t *w)
@@ -192,8 +195,17 @@ void bm_chunk_mark_bytes(const roaring_bitmap_t *b, int i, uint8_t *bytes)
     uint8_t t;
     const void *c = unwrap(b, i, &t);
     if (t == ARRAY_CONTAINER_TYPE_CODE) {
-        const array_container_t *a = (const array_container_t *)c;
-        for (int k = 0; k < a->cardinality; k++) bytes[a->array[k]] = 1;
+        /* locals: a byte store may alias anything, so fields read in the
+         * loop condition would be reloaded after every store */
+        const uint16_t *v = ((const array_container_t *)c)->array;
+        int n = ((const array_container_t *)c)->cardinality, k = 0;
+        for (; k + 4 <= n; k += 4) {
+            bytes[v[k]] = 1;
+            bytes[v[k + 1]] = 1;
+            bytes[v[k + 2]] = 1;
+            bytes[v[k + 3]] = 1;
+        }
+        for (; k < n; k++) bytes[v[k]] = 1;
     } else {
         uint16_t vals[1]; /* other kinds are rare here: go value by value */
         (void)vals;
@@ -209,10 +221,14 @@ void bm_chunk_mark_bytes(const roaring_bitmap_t *b, int i, uint8_t *bytes)
     }
 }
 
-void bm_bytes_or_into(uint64_t *w, uint8_t *bytes)
+/* The fold below, one pass: each 64-byte line becomes a word and is zeroed
+ * while in cache. The AVX2 form (two compares and movemasks per word) is
+ * chosen at run time, so every build, the tests' included, runs it on a CPU
+ * that has it. */
+static void bytes_or_into_portable(uint64_t *w, uint8_t *bytes)
 {
     for (uint32_t k = 0; k < BM_WORDS; k++) {
-        const uint8_t *p = bytes + (size_t)k * 64;
+        uint8_t *p = bytes + (size_t)k * 64;
         uint64_t word = 0;
         for (int j = 0; j < 8; j++) {
             uint64_t x;
@@ -222,8 +238,41 @@ void bm_bytes_or_into(uint64_t *w, uint8_t *bytes)
             word |= packed << (j * 8);
         }
         w[k] |= word;
+        memset(p, 0, 64);
     }
-    memset(bytes, 0, BM_CHUNK_BITS);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void bytes_or_into_avx2(uint64_t *w, uint8_t *bytes)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    for (uint32_t k = 0; k < BM_WORDS; k++) {
+        __m256i *p = (__m256i *)(bytes + (size_t)k * 64);
+        __m256i a = _mm256_loadu_si256(p), b = _mm256_loadu_si256(p + 1);
+        uint64_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(a, zero));
+        uint64_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(b, zero));
+        w[k] |= hi << 32 | lo;
+        _mm256_storeu_si256(p, zero);
+        _mm256_storeu_si256(p + 1, zero);
+    }
+}
+#endif
+
+void bm_bytes_or_into(uint64_t *w, uint8_t *bytes)
+{
+#if defined(__x86_64__)
+    static int avx2 = -1; /* lanes may race to set it: all store the same */
+    int have = __atomic_load_n(&avx2, __ATOMIC_RELAXED);
+    if (have < 0) {
+        have = __builtin_cpu_supports("avx2") ? 1 : 0;
+        __atomic_store_n(&avx2, have, __ATOMIC_RELAXED);
+    }
+    if (have) {
+        bytes_or_into_avx2(w, bytes);
+        return;
+    }
+#endif
+    bytes_or_into_portable(w, bytes);
 }
 
 void bm_chunk_each(const roaring_bitmap_t *b, int i, bm_value_fn fn, void *ctx)
