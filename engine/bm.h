@@ -91,7 +91,8 @@ uint64_t bm_andnot_card(const roaring_bitmap_t *a, const roaring_bitmap_t *b);
 /* Append chunk `key` with bits w (cardinality card > 0) to b; keys must be
  * appended in ascending order and above every key already in b. */
 void bm_append_words(roaring_bitmap_t *b, uint16_t key, const uint64_t *w, uint32_t card);
-/* Ask the CPU to bring container i of b toward the cache (no effect on b). */
+/* Ask the CPU to bring container i of b toward the cache (no effect on b):
+ * every other 64-byte line, the adjacent-line prefetcher fetching its pair. */
 void bm_chunk_prefetch(const roaring_bitmap_t *b, int i);
 /* Same, from n sorted distinct values of the chunk. */
 void bm_append_values(roaring_bitmap_t *b, uint16_t key, const uint16_t *vals, uint32_t n);
