@@ -819,7 +819,7 @@ static void fill_key(segdb_t *db, const field *f, bool present, cand *cd)
     if (!present && !store_has(f, row)) { cd->missing = true; return; }
     switch (f->kind) {
     case SEGDB_KIND_TEXT: cd->skey = f->text->fold + f->text->fold_off[f->text->row_code[row]]; break;
-    case SEGDB_KIND_CATEGORY: cd->skey = f->dict.folded[f->codes32[row]]; break;
+    case SEGDB_KIND_CATEGORY: cd->skey = f->dict.folded[field_code(f, row)]; break;
     case SEGDB_KIND_ENUM:
     case SEGDB_KIND_BOOL: cd->key = f->codes8[row]; break;
     default: cd->key = field_key(f, row); break;
@@ -842,6 +842,7 @@ static void prefetch_keys(segdb_t *db, const field *f, const uint32_t *rows, uin
         else if (f->i64) __builtin_prefetch(&f->i64[row]);
         else if (f->f64) __builtin_prefetch(&f->f64[row]);
         else if (f->codes32) __builtin_prefetch(&f->codes32[row]);
+        else if (f->codes8) __builtin_prefetch(&f->codes8[row]);
     }
 }
 

@@ -265,7 +265,7 @@ static const char *cell(segdb_t *db, const field *f, dlens *dl, uint32_t row, ch
         return s;
     }
     case SEGDB_KIND_CATEGORY: {
-        uint32_t c = f->codes32 ? f->codes32[row] : 0;
+        uint32_t c = field_code(f, row);
         if (!c) return NULL;
         s = f->dict.display[c];
         *len = dict_len(dl, s, c);

@@ -418,7 +418,7 @@ int segdb_verify(segdb_t *db, segdb_err *err)
             roaring_init_iterator(db->live, &it);
             for (; it.has_value; roaring_advance_uint32_iterator(&it)) {
                 uint32_t row = it.current_value;
-                uint32_t c = f->codes8 ? f->codes8[row] : f->codes32 ? f->codes32[row] : 0;
+                uint32_t c = field_code(f, row);
                 if (c && c < nc) { roaring_bitmap_add(want[c], row); roaring_bitmap_add(pres, row); }
             }
             rc = verify_bitmap(err, "present", f->name, pres, f->present);

@@ -974,16 +974,12 @@ void store_clear(segdb_t *db, field *f, uint32_t row)
         break;
     }
     case SEGDB_KIND_ENUM:
-    case SEGDB_KIND_BOOL: {
-        uint32_t c = f->codes8[row];
-        if (c) roaring_bitmap_remove(f->dict.bm[c], row);
-        f->codes8[row] = 0;
-        break;
-    }
+    case SEGDB_KIND_BOOL:
     case SEGDB_KIND_CATEGORY: {
-        uint32_t c = f->codes32[row];
+        uint32_t c = field_code(f, row);
         if (c) roaring_bitmap_remove(f->dict.bm[c], row);
-        f->codes32[row] = 0;
+        if (f->codes8) f->codes8[row] = 0;
+        else if (f->codes32) f->codes32[row] = 0;
         break;
     }
     case SEGDB_KIND_TIME:
@@ -1046,10 +1042,26 @@ int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t le
     return SEGDB_OK;
 }
 
+/* A category's codes move from 8 to 32 bits when its 256th value arrives. */
+static int widen_code_column(segdb_t *db, field *f)
+{
+    size_t cap = db->rows_cap ? db->rows_cap : 1;
+    uint32_t *w = col_alloc(cap * 4);
+    if (!w) return SEGDB_ENOMEM;
+    if (f->codes8) {
+        for (uint32_t r = 0; r < db->nrows; r++) w[r] = f->codes8[r];
+        col_free(f->codes8, cap);
+        f->codes8 = NULL;
+    }
+    f->codes32 = w;
+    return SEGDB_OK;
+}
+
 int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code)
 {
-    if (f->kind == SEGDB_KIND_CATEGORY) {
-        if (ensure_col(db, (void **)&f->codes32, 4)) return SEGDB_ENOMEM;
+    if (f->kind == SEGDB_KIND_CATEGORY && (f->codes32 || code > UINT8_MAX)) {
+        /* most categories (cities, channels, sources) stay on 8-bit codes */
+        if (!f->codes32 && widen_code_column(db, f)) return SEGDB_ENOMEM;
         if (f->codes32[row] == code && code) return SEGDB_OK;
         store_clear(db, f, row);
         f->codes32[row] = code;
@@ -1227,7 +1239,7 @@ char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len)
             break;
         }
         case SEGDB_KIND_CATEGORY:
-            s = f->dict.display[f->codes32[row]];
+            s = f->dict.display[field_code(f, row)];
             n = strlen(s);
             break;
         case SEGDB_KIND_DATE:

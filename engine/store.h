@@ -116,8 +116,8 @@ typedef struct field {
     uint32_t nmembers;
     roaring_bitmap_t *present;
     dict dict;                  /* ENUM, CATEGORY, BOOL, TAGS */
-    uint8_t *codes8;            /* ENUM, BOOL per-row code */
-    uint32_t *codes32;          /* CATEGORY per-row code */
+    uint8_t *codes8;            /* ENUM, BOOL per-row code; CATEGORY's while every code < 256 ... */
+    uint32_t *codes32;          /* ... then CATEGORY's (a larger code widens the column once) */
     textdict *text;             /* TEXT */
     int64_t *i64;               /* TIME (seconds), DATE (days), INTEGER */
     int16_t *i16;               /* the same while every value fits 16 bits (counts, days) ... */
@@ -128,6 +128,12 @@ typedef struct field {
     uint64_t *const *ids_ref;   /* bucket: no column, computed from &db->ids */
     range_index *ridx;               /* TIME, DATE, INTEGER, NUMBER */
 } field;
+
+/* Row's value code of an ENUM, BOOL or CATEGORY field (0 = missing). */
+static inline uint32_t field_code(const field *f, uint32_t row)
+{
+    return f->codes8 ? f->codes8[row] : f->codes32 ? f->codes32[row] : 0;
+}
 
 struct exec_pool;
 

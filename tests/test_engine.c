@@ -426,3 +426,44 @@ Test(engine, flush_after_a_bulk_load_keeps_every_answer)
     cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
     segdb_close(db);
 }
+
+/* A category holds its codes in 8 bits until its 256th value, then in 32:
+ * values written before and after the widening still count, sort, export,
+ * move by bulk SET and pass DEBUG VERIFY. */
+Test(engine, category_codes_widen_past_255_values)
+{
+    segdb_t *db = open_db();
+    char v[32];
+    for (uint64_t i = 1; i <= 600; i++) {
+        snprintf(v, sizeof v, "src%03llu", (unsigned long long)(i % 300)); /* 300 values */
+        UP(db, i, "source", v, "purchases", "1");
+        if (i == 200) { /* before the widening */
+            cr_assert_eq(count(db, "source:src007"), 1);
+            segdb_err e;
+            cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+        }
+    }
+    cr_assert_eq(count(db, "source:src007"), 2);
+    cr_assert_eq(count(db, "source:src299"), 2);
+    cr_assert_eq(count(db, "source:src000"), 2);
+    cr_assert_eq(count(db, "has:source"), 600);
+    segdb_err e;
+    cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+    /* the largest value sorts first, and GET shows the value */
+    segdb_find_req req = {.filter = "has:source", .sort_field = "source", .desc = true, .limit = 2};
+    segdb_find_res res;
+    cr_assert_eq(segdb_find(db, &req, &res, &e), 0, "%s", e.msg);
+    cr_assert_eq(res.n, 2);
+    cr_assert(res.ids[0] == 299 || res.ids[0] == 599, "%llu", (unsigned long long)res.ids[0]);
+    segdb_find_res_free(&res);
+    /* a bulk SET moves a whole set to one value, old codes and new alike */
+    segdb_target t = {.filter = "source:src001 OR source:src280"};
+    uint64_t n, rejected;
+    cr_assert_eq(segdb_set(db, "source", "src150", strlen("src150"), &t, &n, &rejected, &e), 0, "%s", e.msg);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(rejected, 0);
+    cr_assert_eq(count(db, "source:src150"), 6);
+    cr_assert_eq(count(db, "source:src001"), 0);
+    cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+    segdb_close(db);
+}
