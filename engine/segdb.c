@@ -349,10 +349,11 @@ int segdb_flush_indexes(segdb_t *db)
     roaring_bitmap_shrink_to_fit(db->live);
     roaring_bitmap_shrink_to_fit(db->universe);
     store_shrink(db);
+    int rc = store_relayout_tags(db);
     /* containers grown one insert at a time leave freed chunks behind: hand
      * whole free pages back to the system */
     malloc_trim(0);
-    return SEGDB_OK;
+    return rc;
 }
 
 /* ---- stats, verify ------------------------------------------------------------ */

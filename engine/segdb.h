@@ -179,8 +179,13 @@ void segdb_find_res_free(segdb_find_res *res);
  * its cardinality and time. */
 int segdb_explain(segdb_t *db, const char *filter, char **text, segdb_err *err);
 
-/* File every pending index write now (range indexes batch their inserts;
- * otherwise the first query that needs one does it). SEGDB_ENOMEM. */
+/* Finish a bulk load: file every pending index write now (range indexes
+ * batch their inserts; otherwise the first query that needs one does it),
+ * give back the slack of containers that grew one insert at a time, and lay
+ * each tag's bitmap out in one run of memory again, as a snapshot load does
+ * (many-tag ORs then stream memory: 20 tags at 10M contacts 3.1 -> 2.3 ms).
+ * Takes ~125 ms at 10M contacts and briefly twice the tag bitmaps' memory.
+ * SEGDB_ENOMEM (nothing is lost: what could not be redone stays as it was). */
 int segdb_flush_indexes(segdb_t *db);
 
 /* ---- statistics and checks ---------------------------------------------- */

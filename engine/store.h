@@ -257,6 +257,15 @@ int store_rebuild_id_map(segdb_t *db);
 /* Give back spare capacity of growable per-value lists (after a bulk load). */
 void store_shrink(segdb_t *db);
 
+/* Re-allocate the bitmaps of every tag-kind field (tags, groups, custom tag
+ * fields) afresh, one bitmap after another, so each bitmap's containers lie
+ * together as after a snapshot load; after a row-by-row load they lie
+ * wherever each grew, and a many-tag OR jumps through memory instead of
+ * streaming it (q_or20 at 10M: 3.10 -> 2.28 ms; 125 ms to run, about 4 bytes
+ * per contact of freed space left between other allocations). Needs twice the
+ * tag bitmaps' memory while it runs. SEGDB_ENOMEM leaves them as they were. */
+int store_relayout_tags(segdb_t *db);
+
 /* Estimated heap bytes of columns, dictionaries and indexes. */
 uint64_t store_mem_bytes(segdb_t *db);
 

@@ -389,9 +389,10 @@ Test(engine, sorted_pages_of_every_size_terminate_and_agree)
     segdb_close(db);
 }
 
-/* segdb_flush_indexes after a bulk load files the range indexes and shrinks
- * and run-optimizes bitmaps in place: the answers, DEBUG VERIFY and later
- * writes to the same tags are unchanged. */
+/* segdb_flush_indexes after a bulk load files the range indexes, shrinks and
+ * run-optimizes bitmaps and re-lays every tag bitmap out afresh (an empty
+ * groups field among them): the answers, DEBUG VERIFY and later writes to
+ * the same tags are unchanged. */
 Test(engine, flush_after_a_bulk_load_keeps_every_answer)
 {
     segdb_t *db = open_db();
