@@ -613,6 +613,12 @@ static void load_field(preader *r, segdb_t *db, uint32_t k)
     if (mask & 32) load_column(r, db, (void **)&f->i32, 4);
     if (mask & 64) load_column(r, db, (void **)&f->i16, 2);
     if (__builtin_popcount(mask & (4 | 32 | 64)) > 1) { pr_fail(r, "a field has two integer columns"); return; }
+    /* value codes: 8 bits for enums and bools, 8 or 32 bits (never both) for categories */
+    bool coded8 = f->kind == SEGDB_KIND_ENUM || f->kind == SEGDB_KIND_BOOL || f->kind == SEGDB_KIND_CATEGORY;
+    if (((mask & 1) && !coded8) || ((mask & 2) && f->kind != SEGDB_KIND_CATEGORY) || (mask & 3) == 3) {
+        pr_fail(r, "a field has a value-code column its kind does not use");
+        return;
+    }
     if (mask & 8) load_column(r, db, (void **)&f->i8, 1);
     if (mask & 16) load_column(r, db, (void **)&f->f64, 8);
     if (r->bad) return;
