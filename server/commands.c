@@ -113,8 +113,8 @@ static const cmd_def TABLE[] = {
     {"SLOWLOG", -2, A, cmd_slowlog, "GET [count]|LEN|RESET", "The slow command log", "server"},
     {"COMMAND", -1, 0, cmd_command, "[COUNT|LIST|INFO name ...|DOCS [name ...]]",
      "The command table", "server"},
-    {"CONFIG", -3, A, cmd_config, "GET pattern [pattern ...]", "Current configuration values",
-     "server"},
+    {"CONFIG", -2, A, cmd_config, "GET pattern [pattern ...] | RESETSTAT",
+     "Current configuration values; RESETSTAT zeroes INFO's stats and commandstats", "server"},
     {"DEBUG", -2, A, cmd_debug, "VERIFY", "Rebuilds every index from the columns and compares",
      "server"},
     {"SHUTDOWN", -1, A, cmd_shutdown, "[NOSAVE|SAVE]",
@@ -1114,9 +1114,26 @@ static void add_pair(void *ctx, const char *name, const char *value)
 
 HANDLER(cmd_config)
 {
+    if (arg_is(argv[1], argvlen[1], "RESETSTAT")) {
+        if (argc != 2) {
+            reply_wrong_arity(out, "config|resetstat");
+            return CMD_DONE;
+        }
+        /* as Redis: INFO's counters and per-command figures (not the slowlog) */
+        srv->total_connections = srv->total_commands = srv->rejected_connections = 0;
+        memset(srv->ops_samples, 0, sizeof srv->ops_samples);
+        srv->ops_last_commands = 0;
+        memset(srv->cmdstats, 0, NCOMMANDS * sizeof *srv->cmdstats);
+        reply_status(out, "OK");
+        return CMD_DONE;
+    }
     if (!arg_is(argv[1], argvlen[1], "GET")) {
         reply_unknown_sub(out, "config", argv[1], argvlen[1],
-                          "GET (options are set on the command line or in the config file)");
+                          "GET, RESETSTAT (options are set on the command line or in the config file)");
+        return CMD_DONE;
+    }
+    if (argc < 3) {
+        reply_wrong_arity(out, "config|get");
         return CMD_DONE;
     }
     reply_buf t;

@@ -302,6 +302,19 @@ def test_cli_round_trips(srv):
     docs = raw.execute_command("COMMAND", "DOCS", "FIND")
     check("COMMAND DOCS", docs and docs[0] == b"find" and b"summary" in docs[1], repr(docs))
     check("CONFIG GET", cli(srv, "CONFIG", "GET", "maxclients").split("\n") == ["maxclients", "10000"])
+    check("CONFIG GET without a pattern", cli(srv, "CONFIG", "GET") ==
+          "ERR wrong number of arguments for 'config|get' command")
+    check("CONFIG SET is refused by name", cli(srv, "CONFIG", "SET", "maxclients", "5").startswith(
+          "ERR unknown subcommand 'SET' for 'config'; valid: GET, RESETSTAT"))
+    # RESETSTAT: the counters and per-command figures start again (one INFO call since)
+    before = cli(srv, "INFO", "stats", "commandstats")
+    check("commandstats before RESETSTAT", "cmdstat_upsert:" in before, before)
+    check("CONFIG RESETSTAT", cli(srv, "CONFIG", "RESETSTAT") == "OK")
+    after = cli(srv, "INFO", "stats", "commandstats").replace("\r", "")
+    check("RESETSTAT zeroed the stats", "cmdstat_upsert:" not in after and
+          "total_commands_processed:1\n" in after and "total_connections_received:1\n" in after, after)
+    check("CONFIG RESETSTAT takes no argument", cli(srv, "CONFIG", "RESETSTAT", "x") ==
+          "ERR wrong number of arguments for 'config|resetstat' command")
     check("unknown command", cli(srv, "NOPE", "a", "b") ==
           "ERR unknown command 'NOPE', with args beginning with: 'a' 'b' ")
     check("wrong arity", cli(srv, "ECHO") == "ERR wrong number of arguments for 'echo' command")
