@@ -198,3 +198,48 @@ Test(persist, header_facts_are_recomputed_and_duplicate_ids_refused)
     free(copy);
     free(m.p);
 }
+
+static uint64_t count_of(segdb_t *db, const char *filter)
+{
+    uint64_t n = 0;
+    segdb_err e;
+    cr_assert_eq(segdb_count(db, filter, &n, &e), 0, "%s: %s", filter, e.msg);
+    return n;
+}
+
+/* Category codes are 8 bits up to 255 values and 32 bits after: a snapshot
+ * of either width loads, and a loaded 8-bit column still widens when the
+ * 256th value arrives. */
+Test(persist, category_code_columns_of_both_widths_round_trip)
+{
+    char v[16];
+    segdb_t *db = open_db();
+    for (uint64_t i = 1; i <= 500; i++) {
+        snprintf(v, sizeof v, "s%03llu", (unsigned long long)(i % 250)); /* 250 values: 8 bits */
+        put(db, i, "source", v, "channel", i % 2 ? "web" : "zalo");
+    }
+    for (int round = 0; round < 2; round++) {
+        mem m = {0};
+        segdb_err e;
+        cr_assert_eq(segdb_save(db, mem_write, &m, &e), 0, "%s", e.msg);
+        segdb_close(db);
+        db = NULL;
+        cr_assert_eq(segdb_load(&db, NULL, mem_read, &(mem){.p = m.p, .len = m.len}, m.len, &e), 0, "%s", e.msg);
+        free(m.p);
+        cr_assert_eq(count_of(db, "source:s007"), 2, "round %d", round);
+        cr_assert_eq(count_of(db, "channel:zalo"), 250 + (uint64_t)round);
+        cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+        if (round == 0) {
+            /* past 255 values after the load: the column widens */
+            for (uint64_t i = 501; i <= 520; i++) {
+                snprintf(v, sizeof v, "new%02llu", (unsigned long long)i % 100);
+                put(db, i, "source", v, "channel", i == 520 ? "zalo" : "web");
+            }
+            cr_assert_eq(count_of(db, "source:new19"), 1);
+            cr_assert_eq(count_of(db, "has:source"), 520);
+            cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+        }
+    }
+    cr_assert_eq(count_of(db, "source:new05 OR source:s249"), 3);
+    segdb_close(db);
+}

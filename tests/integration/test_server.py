@@ -306,7 +306,8 @@ def test_cli_round_trips(srv):
           "ERR wrong number of arguments for 'config|get' command")
     check("CONFIG SET is refused by name", cli(srv, "CONFIG", "SET", "maxclients", "5").startswith(
           "ERR unknown subcommand 'SET' for 'config'; valid: GET, RESETSTAT"))
-    # RESETSTAT: the counters and per-command figures start again (one INFO call since)
+    # RESETSTAT: the counters and per-command figures start again; the one command
+    # and connection counted since are the RESETSTAT call and the INFO connection
     before = cli(srv, "INFO", "stats", "commandstats")
     check("commandstats before RESETSTAT", "cmdstat_upsert:" in before, before)
     check("CONFIG RESETSTAT", cli(srv, "CONFIG", "RESETSTAT") == "OK")
