@@ -78,6 +78,16 @@ uint32_t bm_chunk_card(const roaring_bitmap_t *b, int i)
     }
 }
 
+bool bm_chunk_full(const roaring_bitmap_t *b, int i)
+{
+    uint8_t t;
+    const void *c = unwrap(b, i, &t);
+    if (t == BITSET_CONTAINER_TYPE_CODE) return ((const bitset_container_t *)c)->cardinality == (int32_t)BM_CHUNK_BITS;
+    if (t != RUN_CONTAINER_TYPE_CODE) return false; /* arrays hold at most 4096 values */
+    const run_container_t *r = (const run_container_t *)c;
+    return r->n_runs == 1 && r->runs[0].value == 0 && r->runs[0].length == 65535;
+}
+
 static inline void set_range(uint64_t *w, uint32_t start, uint32_t end_incl)
 {
     uint32_t fw = start >> 6, lw = end_incl >> 6;
@@ -225,7 +235,7 @@ void bm_chunk_mark_bytes(const roaring_bitmap_t *b, int i, uint8_t *bytes)
  * while in cache. The AVX2 form (two compares and movemasks per word) is
  * chosen at run time, so every build, the tests' included, runs it on a CPU
  * that has it. */
-static void bytes_or_into_portable(uint64_t *w, uint8_t *bytes)
+void bm_bytes_or_into_portable(uint64_t *w, uint8_t *bytes)
 {
     for (uint32_t k = 0; k < BM_WORDS; k++) {
         uint8_t *p = bytes + (size_t)k * 64;
@@ -272,7 +282,7 @@ void bm_bytes_or_into(uint64_t *w, uint8_t *bytes)
         return;
     }
 #endif
-    bytes_or_into_portable(w, bytes);
+    bm_bytes_or_into_portable(w, bytes);
 }
 
 void bm_chunk_each(const roaring_bitmap_t *b, int i, bm_value_fn fn, void *ctx)

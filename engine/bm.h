@@ -32,6 +32,8 @@ uint16_t bm_chunk_key(const roaring_bitmap_t *b, int i);
 
 /* Cardinality of container i. */
 uint32_t bm_chunk_card(const roaring_bitmap_t *b, int i);
+/* True when container i of b holds all 65536 values (O(1), unlike the card). */
+bool bm_chunk_full(const roaring_bitmap_t *b, int i);
 
 /* w = container i (overwrite) / w |= container i / w &= container i / w &= ~container i. */
 void bm_chunk_load(const roaring_bitmap_t *b, int i, uint64_t *w);
@@ -47,6 +49,9 @@ int bm_chunk_type(const roaring_bitmap_t *b, int i);
  * i; bm_bytes_or_into folds 65536 such bytes into w and clears them. */
 void bm_chunk_mark_bytes(const roaring_bitmap_t *b, int i, uint8_t *bytes);
 void bm_bytes_or_into(uint64_t *w, uint8_t *bytes);
+/* The same fold without SIMD: what bm_bytes_or_into runs on a CPU without
+ * AVX2 (exported so the tests check it on one that has it). */
+void bm_bytes_or_into_portable(uint64_t *w, uint8_t *bytes);
 
 /* Call fn(low16, ctx) for each value of container i, ascending. */
 typedef void (*bm_value_fn)(uint32_t low, void *ctx);

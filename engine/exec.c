@@ -392,7 +392,7 @@ static uint32_t eval_chunk(ectx *c, pnode *n, int uidx, uint64_t *w)
     c->key = bm_chunk_key(c->U, uidx);
     if (!eval(c, n, 1, w)) return 0;
     /* a chunk with every row live (one full run) leaves w as it is */
-    if (bm_chunk_card(c->U, uidx) != BM_CHUNK_BITS) bm_chunk_and(c->U, uidx, w);
+    if (!bm_chunk_full(c->U, uidx)) bm_chunk_and(c->U, uidx, w);
     return bm_words_popcount(w);
 }
 

@@ -18,7 +18,8 @@
 #include "segment.h"
 #include "store.h"
 
-#define MAGIC_HEAD "SEGDBST1"
+#define MAGIC_HEAD "SEGDBST2"    /* written; "SEGDBST1" (32-bit category codes only) is read too */
+#define MAGIC_HEAD_V1 "SEGDBST1"
 #define MAGIC_END "SEGDBEND"
 #define PW_BUF (1u << 20)
 #define MAX_STR_BYTES (64u << 20)
@@ -619,6 +620,10 @@ static void load_field(preader *r, segdb_t *db, uint32_t k)
         pr_fail(r, "a field has a value-code column its kind does not use");
         return;
     }
+    if (coded8 && !(mask & 3) && !roaring_bitmap_is_empty(f->present)) {
+        pr_fail(r, "a field has values but no value-code column");
+        return;
+    }
     if (mask & 8) load_column(r, db, (void **)&f->i8, 1);
     if (mask & 16) load_column(r, db, (void **)&f->f64, 8);
     if (r->bad) return;
@@ -642,7 +647,8 @@ int segdb_load(segdb_t **out, const segdb_options *o, segdb_read_fn fn, void *ct
     preader r = {.fn = fn, .ctx = ctx, .left = stream_len};
     char magic[8];
     pr_bytes(&r, magic, 8);
-    if (!r.bad && memcmp(magic, MAGIC_HEAD, 8) != 0) pr_fail(&r, "not a segdb snapshot stream (bad magic)");
+    if (!r.bad && memcmp(magic, MAGIC_HEAD, 8) != 0 && memcmp(magic, MAGIC_HEAD_V1, 8) != 0)
+        pr_fail(&r, "not a segdb snapshot stream (bad magic)");
     uint64_t seq = pr_u64(&r);
     uint32_t nrows = pr_u32(&r);
     uint32_t nfields = pr_u32(&r);

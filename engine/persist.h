@@ -5,12 +5,14 @@
  *
  * Stream layout (little-endian; "bitmap" = u32 length + CRoaring portable
  * serialization; "str" = u32 length + bytes; "array" = u64 byte length + bytes):
- *   "SEGDBST1" | u64 seq | u32 nrows | u32 nfields | u64 max_id | u8 ids_ascending
+ *   "SEGDBST2" | u64 seq | u32 nrows | u32 nfields | u64 max_id | u8 ids_ascending
  *   array ids (nrows x u64) | bitmap live | bitmap archived
  *   per field: str name | u8 kind | u8 flags (builtin, derived) | u8 text mode
  *     bitmap present
  *     u32 dict codes n | (n-1) x (str display, str folded, bitmap rows)
  *     u8 column mask (1 codes8, 2 codes32, 4 i64, 8 i8, 16 f64, 32 i32, 64 i16) | each present column as array
+ *       (value codes: codes8 for enums and bools; codes8 or codes32 for categories, which
+ *       "SEGDBST1" streams, written before 8-bit category codes, always hold as codes32)
  *     u8 has text | text: u32 n, array orig arena, array fold arena, arrays
  *       orig_off, fold_off, refs, last_row, multi (n x u32), u32 chain links +
  *       (u32 code, u32 next code) each,

@@ -184,7 +184,8 @@ int segdb_explain(segdb_t *db, const char *filter, char **text, segdb_err *err);
  * give back the slack of containers that grew one insert at a time, and lay
  * each tag's bitmap out in one run of memory again, as a snapshot load does
  * (many-tag ORs then stream memory: 20 tags at 10M contacts 3.1 -> 2.3 ms).
- * Takes ~125 ms at 10M contacts and briefly twice the tag bitmaps' memory.
+ * Takes ~125 ms at 10M contacts and, while it runs, about three times the
+ * tag bitmaps' memory (originals, their serialized form, the copies).
  * SEGDB_ENOMEM (nothing is lost: what could not be redone stays as it was). */
 int segdb_flush_indexes(segdb_t *db);
 
@@ -206,7 +207,7 @@ void segdb_get_stats(segdb_t *db, segdb_stats *st);
 int segdb_verify(segdb_t *db, segdb_err *err);
 
 /* The index bitmap of one value (a roaring_bitmap_t *, borrowed, valid until
- * the next write), or NULL when no contact has it: for benchmarks that compare
+ * the next write or segdb_flush_indexes), or NULL when no contact has it: for benchmarks that compare
  * plans with raw CRoaring calls on the same bitmaps. field is a category,
  * enum, bool, tags or groups field; value is folded like a filter value. */
 const void *segdb_value_bitmap(segdb_t *db, const char *field, const char *value);

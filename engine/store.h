@@ -262,8 +262,9 @@ void store_shrink(segdb_t *db);
  * together as after a snapshot load; after a row-by-row load they lie
  * wherever each grew, and a many-tag OR jumps through memory instead of
  * streaming it (q_or20 at 10M: 3.10 -> 2.28 ms; 125 ms to run, about 4 bytes
- * per contact of freed space left between other allocations). Needs twice the
- * tag bitmaps' memory while it runs. SEGDB_ENOMEM leaves them as they were. */
+ * per contact of freed space left between other allocations). While it runs
+ * the originals, their serialized form and the copies coexist: about three
+ * times the tag bitmaps' memory. SEGDB_ENOMEM leaves them as they were. */
 int store_relayout_tags(segdb_t *db);
 
 /* Estimated heap bytes of columns, dictionaries and indexes. */

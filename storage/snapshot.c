@@ -19,13 +19,13 @@
  *
  *   offset size  field
  *   0      8     magic       "SEGDBSNP" (ASCII, no NUL)
- *   8      4     version     u32, 1
+ *   8      4     version     u32, 2 (1 is still read: see snapshot.h)
  *   12     4     reserved    u32, 0
  *   16     8     seq         u64, <S>
  *   24     8     checksum    u64, XXH64 of bytes 0..23
  *
  * STREAM (n bytes, at offset 32): exactly what segdb_save() wrote (it starts
- * with "SEGDBST1", holds the seq again and ends with "SEGDBEND"; its layout
+ * with "SEGDBST2" ("SEGDBST1" in version 1), holds the seq again and ends with "SEGDBEND"; its layout
  * is at the top of engine/persist.h).
  *
  * TRAILER (40 bytes, at offset 32 + n, the last bytes of the file)
@@ -279,12 +279,13 @@ static int check_frame(const char *path, vfs *v, uint64_t want_seq, vfs_file **f
                      SNAP_MSG_PATH_CHARS, path);
         goto bad;
     }
-    if (get_u32(h + 8) != SNAPSHOT_FORMAT_VERSION || get_u32(h + 12) != 0) {
+    if (get_u32(h + 8) < SNAPSHOT_FORMAT_OLDEST || get_u32(h + 8) > SNAPSHOT_FORMAT_VERSION ||
+        get_u32(h + 12) != 0) {
         rc = set_err(err, SEGDB_EINVAL,
                      "snapshot %.*s: format version %" PRIu32 ".%" PRIu32
-                     ", this build reads version %u",
+                     ", this build reads versions %u to %u",
                      SNAP_MSG_PATH_CHARS, path, get_u32(h + 8), get_u32(h + 12),
-                     SNAPSHOT_FORMAT_VERSION);
+                     SNAPSHOT_FORMAT_OLDEST, SNAPSHOT_FORMAT_VERSION);
         goto bad;
     }
     uint64_t seq = get_u64(h + 16);

@@ -31,7 +31,11 @@
 extern "C" {
 #endif
 
-#define SNAPSHOT_FORMAT_VERSION 1u
+/* Version 2 (stream "SEGDBST2") may hold 8-bit category codes; a build that
+ * reads only version 1 would misread them, so it refuses the file instead.
+ * This build writes 2 and reads 1 and 2. */
+#define SNAPSHOT_FORMAT_VERSION 2u
+#define SNAPSHOT_FORMAT_OLDEST 1u
 #define SNAPSHOT_HEADER_BYTES 32u
 #define SNAPSHOT_TRAILER_BYTES 40u
 #define SNAPSHOT_NAME_BYTES 34        /* "snapshot-" 20 digits ".sdb" NUL */

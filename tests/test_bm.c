@@ -1,8 +1,8 @@
 /*
  * test_bm.c — the chunk kernels of engine/bm.c against bit-by-bit references:
  * the many-array OR (bm_chunk_mark_bytes then bm_bytes_or_into, whose fold
- * has an AVX2 form picked at run time) and bm_chunk_or of each container
- * kind, on random containers of chunk 0.
+ * has an AVX2 form picked at run time, and its portable form), bm_chunk_or of
+ * each container kind and bm_chunk_full, on random containers of chunk 0.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -45,7 +45,9 @@ Test(bm, many_array_or_equals_the_union_bit_by_bit)
 {
     uint8_t *bytes = calloc(BM_CHUNK_BITS, 1);
     cr_assert_not_null(bytes);
-    for (int round = 0; round < 40; round++) {
+    for (int round = 0; round < 80; round++) {
+        /* odd rounds fold without SIMD, even ones as the CPU allows */
+        void (*fold)(uint64_t *, uint8_t *) = round % 2 ? bm_bytes_or_into_portable : bm_bytes_or_into;
         roaring_bitmap_t *bms[6];
         uint64_t w[BM_WORDS];
         for (uint32_t k = 0; k < BM_WORDS; k++) w[k] = rn(4) ? 0 : ((uint64_t)rn(UINT32_MAX) << 32 | rn(UINT32_MAX));
@@ -58,7 +60,7 @@ Test(bm, many_array_or_equals_the_union_bit_by_bit)
             cr_assert_eq(bm_find_chunk(bms[i], 0, NULL), 0);
             bm_chunk_mark_bytes(bms[i], 0, bytes);
         }
-        bm_bytes_or_into(w, bytes);
+        fold(w, bytes);
         for (uint32_t v = 0; v < 65536; v++) {
             bool want = bit(before, v);
             for (int i = 0; i < nb && !want; i++) want = roaring_bitmap_contains(bms[i], v);
@@ -88,4 +90,27 @@ Test(bm, chunk_or_of_each_container_kind)
             roaring_bitmap_free(b);
         }
     }
+}
+
+Test(bm, full_means_every_value_of_the_chunk)
+{
+    roaring_bitmap_t *b = roaring_bitmap_create();
+    roaring_bitmap_add_range(b, 0, 65536); /* one run */
+    roaring_bitmap_run_optimize(b);
+    cr_assert(bm_chunk_full(b, 0));
+    roaring_bitmap_remove(b, 777); /* two runs */
+    cr_assert_not(bm_chunk_full(b, 0));
+    roaring_bitmap_remove_run_compression(b); /* a bitset of 65535 */
+    cr_assert_not(bm_chunk_full(b, 0));
+    roaring_bitmap_add(b, 777); /* a full bitset */
+    cr_assert(bm_chunk_full(b, 0));
+    roaring_bitmap_free(b);
+    b = random_chunk(3000, false); /* an array */
+    cr_assert_not(bm_chunk_full(b, 0));
+    roaring_bitmap_free(b);
+    b = roaring_bitmap_create();
+    roaring_bitmap_add_range(b, 1, 65536); /* one run, not from 0 */
+    roaring_bitmap_run_optimize(b);
+    cr_assert_not(bm_chunk_full(b, 0));
+    roaring_bitmap_free(b);
 }

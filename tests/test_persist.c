@@ -243,3 +243,41 @@ Test(persist, category_code_columns_of_both_widths_round_trip)
     cr_assert_eq(count_of(db, "source:new05 OR source:s249"), 3);
     segdb_close(db);
 }
+
+/* A crafted stream whose category field has a value (its presence bitmap
+ * holds the row) but no code column is refused: read as loaded, a later GET
+ * or sort would have nothing to read the value from. */
+Test(persist, values_without_a_code_column_are_refused)
+{
+    segdb_t *db = open_db();
+    put(db, 1, "city", "Huế", NULL, NULL);
+    mem m = {0};
+    segdb_err e;
+    cr_assert_eq(segdb_save(db, mem_write, &m, &e), 0, "%s", e.msg);
+    segdb_close(db);
+    /* the city field: its name, then (after presence and dictionary) the mask
+     * byte 1 and the 8-bit code column as an array of one byte */
+    const unsigned char name[] = {4, 0, 0, 0, 'c', 'i', 't', 'y'};
+    const unsigned char col[] = {1, 1, 0, 0, 0, 0, 0, 0, 0};
+    unsigned char *at = memmem(m.p, m.len, name, sizeof name);
+    cr_assert_not_null(at);
+    unsigned char *mask = memmem(at, m.len - (size_t)(at - m.p), col, sizeof col);
+    cr_assert_not_null(mask);
+    /* drop the column: mask 0, and the 8 length bytes and the code byte gone */
+    size_t cut = (size_t)(mask - m.p);
+    unsigned char *b = malloc(m.len);
+    memcpy(b, m.p, cut);
+    b[cut] = 0;
+    memcpy(b + cut + 1, mask + 10, m.len - cut - 10);
+    mem t = {.p = b, .len = m.len - 9};
+    segdb_t *out = NULL;
+    cr_assert_neq(segdb_load(&out, NULL, mem_read, &t, t.len, &e), 0);
+    cr_assert_null(out);
+    cr_assert(strstr(e.msg, "has values but no value-code column"), "%s", e.msg);
+    /* the unchanged stream loads */
+    mem ok = {.p = m.p, .len = m.len};
+    cr_assert_eq(segdb_load(&out, NULL, mem_read, &ok, ok.len, &e), 0, "%s", e.msg);
+    segdb_close(out);
+    free(b);
+    free(m.p);
+}

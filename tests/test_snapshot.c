@@ -155,13 +155,13 @@ Test(snapshot, file_layout_matches_the_documented_format)
     cr_assert_geq(len, SNAPSHOT_HEADER_BYTES + SNAPSHOT_TRAILER_BYTES + 16);
     /* header */
     cr_assert_eq(memcmp(b, "SEGDBSNP", 8), 0);
-    cr_assert_eq(le32(b + 8), 1);
+    cr_assert_eq(le32(b + 8), 2);
     cr_assert_eq(le32(b + 12), 0);
     cr_assert_eq(le64(b + 16), seq);
     cr_assert_eq(le64(b + 24), XXH64(b, 24, 0));
     /* stream = segdb_save's bytes */
     size_t n = len - 72;
-    cr_assert_eq(memcmp(b + 32, "SEGDBST1", 8), 0);
+    cr_assert_eq(memcmp(b + 32, "SEGDBST2", 8), 0);
     cr_assert_eq(le64(b + 40), seq, "the stream carries the seq too");
     cr_assert_eq(memcmp(b + 32 + n - 8, "SEGDBEND", 8), 0);
     /* trailer */
@@ -346,11 +346,43 @@ Test(snapshot, another_format_version_is_refused)
     uint64_t seq = seq_of(db);
     size_t len;
     unsigned char *b = snapshot_bytes(db, &len, NULL);
-    b[8] = 2;
+    b[8] = 3;
     put64(b + 24, XXH64(b, 24, 0));
     segdb_err e = {0};
     cr_assert_eq(try_load(b, len, seq, &e), SEGDB_EINVAL);
-    cr_assert(strstr(e.msg, "format version 2.0"), "%s", e.msg);
+    cr_assert(strstr(e.msg, "format version 3.0, this build reads versions 1 to 2"), "%s", e.msg);
+    free(b);
+    segdb_close(db);
+}
+
+/* A version 1 file (header version 1, stream "SEGDBST1", as earlier builds
+ * wrote them) still loads: the same answers. */
+Test(snapshot, version_1_files_are_still_read)
+{
+    segdb_t *db = sample_db(30);
+    uint64_t seq = seq_of(db);
+    size_t len;
+    unsigned char *b = snapshot_bytes(db, &len, NULL);
+    size_t n = len - SNAPSHOT_HEADER_BYTES - SNAPSHOT_TRAILER_BYTES;
+    b[8] = 1;
+    put64(b + 24, XXH64(b, 24, 0));
+    memcpy(b + 32, "SEGDBST1", 8);
+    unsigned char *t = b + 32 + n;
+    put64(t + 16, XXH64(b + 32, n, 0));
+    put64(t + 32, XXH64(t, 32, 0));
+    segdb_err e = {0};
+    cr_assert_eq(try_load(b, len, seq, &e), 0, "%s", e.msg);
+    vfs *v = vfs_mem_create();
+    char path[SNAPSHOT_PATH_BYTES];
+    path_of(path, seq, "");
+    cr_assert_eq(vfs_mem_put(v, path, b, len), 0);
+    segdb_t *back = NULL;
+    cr_assert_eq(snapshot_load(path, v, seq, NULL, &back, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(count(back, "city:hue"), count(db, "city:hue"));
+    cr_assert_eq(count(back, "has:name OR missing:name"), count(db, "has:name OR missing:name"));
+    cr_assert_eq(segdb_verify(back, &e), 0, "%s", e.msg);
+    segdb_close(back);
+    vfs_mem_free(v);
     free(b);
     segdb_close(db);
 }
