@@ -632,6 +632,11 @@ static void load_field(preader *r, segdb_t *db, uint32_t k)
         pr_fail(r, "a row holds a value code that does not exist");
         return;
     }
+    /* a version 1 stream holds every category in 32 bits: fewer than 256 values fit in 8 */
+    if (f->codes32 && ncodes <= UINT8_MAX + 1u && store_narrow_codes(db, f)) {
+        pr_fail(r, "out of memory");
+        return;
+    }
     uint8_t has_text = pr_u8(r);
     if (has_text && !f->text) { pr_fail(r, "a non-text field has text"); return; }
     if (has_text) load_text(r, db, f);

@@ -1057,6 +1057,18 @@ static int widen_code_column(segdb_t *db, field *f)
     return SEGDB_OK;
 }
 
+int store_narrow_codes(segdb_t *db, field *f)
+{
+    size_t cap = db->rows_cap ? db->rows_cap : 1;
+    uint8_t *n = col_alloc(cap);
+    if (!n) return SEGDB_ENOMEM;
+    for (uint32_t r = 0; r < db->nrows; r++) n[r] = (uint8_t)f->codes32[r];
+    col_free(f->codes32, cap * 4);
+    f->codes32 = NULL;
+    f->codes8 = n;
+    return SEGDB_OK;
+}
+
 int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code)
 {
     if (f->kind == SEGDB_KIND_CATEGORY && (f->codes32 || code > UINT8_MAX)) {

@@ -254,6 +254,11 @@ int store_text_rehash(textdict *td);
  * duplicate live id. */
 int store_rebuild_id_map(segdb_t *db);
 
+/* A category's 32-bit code column becomes 8-bit (every code must be below
+ * 256): what a snapshot written before 8-bit codes loads into. SEGDB_ENOMEM
+ * leaves the column as it was. */
+int store_narrow_codes(segdb_t *db, field *f);
+
 /* Give back spare capacity of growable per-value lists (after a bulk load). */
 void store_shrink(segdb_t *db);
 

@@ -281,3 +281,48 @@ Test(persist, values_without_a_code_column_are_refused)
     free(b);
     free(m.p);
 }
+
+/* A version 1 stream keeps a category's codes in 32 bits; loading narrows a
+ * category of fewer than 256 values to 8 bits, which the next save shows. */
+Test(persist, version_1_category_codes_load_narrowed)
+{
+    segdb_t *db = open_db();
+    put(db, 1, "city", "Huế", NULL, NULL);
+    mem m = {0};
+    segdb_err e;
+    cr_assert_eq(segdb_save(db, mem_write, &m, &e), 0, "%s", e.msg);
+    segdb_close(db);
+    const unsigned char name[] = {4, 0, 0, 0, 'c', 'i', 't', 'y'};
+    const unsigned char col8[] = {1, 1, 0, 0, 0, 0, 0, 0, 0};
+    unsigned char *at = memmem(m.p, m.len, name, sizeof name);
+    cr_assert_not_null(at);
+    unsigned char *mask = memmem(at, m.len - (size_t)(at - m.p), col8, sizeof col8);
+    cr_assert_not_null(mask);
+    /* rewrite as version 1 wrote it: "SEGDBST1", mask 2, a 4-byte code */
+    size_t cut = (size_t)(mask - m.p);
+    unsigned char *b = malloc(m.len + 3);
+    memcpy(b, m.p, cut);
+    memcpy(b, "SEGDBST1", 8);
+    const unsigned char col32[] = {2, 4, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(b + cut, col32, sizeof col32);
+    uint32_t code = mask[9];
+    memcpy(b + cut + 9, &code, 4);
+    memcpy(b + cut + 13, mask + 10, m.len - cut - 10);
+    mem v1 = {.p = b, .len = m.len + 3};
+    segdb_t *out = NULL;
+    cr_assert_eq(segdb_load(&out, NULL, mem_read, &v1, v1.len, &e), 0, "%s", e.msg);
+    cr_assert_eq(count_of(out, "city:hue"), 1);
+    cr_assert_eq(segdb_verify(out, &e), 0, "%s", e.msg);
+    mem again = {0};
+    cr_assert_eq(segdb_save(out, mem_write, &again, &e), 0, "%s", e.msg);
+    cr_assert_eq(memcmp(again.p, "SEGDBST2", 8), 0);
+    /* the first code column after the city's name is the city's own */
+    at = memmem(again.p, again.len, name, sizeof name);
+    size_t rest = again.len - (size_t)(at - again.p);
+    unsigned char *c8 = memmem(at, rest, col8, sizeof col8), *c32 = memmem(at, rest, col32, sizeof col32);
+    cr_assert(c8 && (!c32 || c8 < c32), "the city codes are 8-bit again");
+    segdb_close(out);
+    free(again.p);
+    free(b);
+    free(m.p);
+}
