@@ -271,7 +271,9 @@ __attribute__((target("avx2"))) static void bytes_or_into_avx2(uint64_t *w, uint
 void bm_bytes_or_into(uint64_t *w, uint8_t *bytes)
 {
 #if defined(__x86_64__)
-    static int avx2 = -1; /* lanes may race to set it: all store the same */
+    /* a fact about the CPU, not a database's state (like store.c's huge-page
+     * policy): lanes may race to set it, and all store the same value */
+    static int avx2 = -1;
     int have = __atomic_load_n(&avx2, __ATOMIC_RELAXED);
     if (have < 0) {
         have = __builtin_cpu_supports("avx2") ? 1 : 0;

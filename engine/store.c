@@ -1390,7 +1390,7 @@ int store_relayout_tags(segdb_t *db)
     /* serialize every bitmap into one mapping outside the heap, build all the
      * copies (fresh heap memory, in order), and only then free the originals:
      * freeing first would hand their scattered holes to the copies */
-    size_t total = 0, nbms = 0;
+    size_t total = 0, nbms = 0, made = 0;
     for (uint32_t k = 0; k < db->nfields; k++) {
         const field *f = db->fields[k];
         if (f->kind != SEGDB_KIND_TAGS || f->dict.n < 2) continue;
@@ -1398,40 +1398,36 @@ int store_relayout_tags(segdb_t *db)
         nbms += f->dict.n - 1;
     }
     if (nbms == 0) return SEGDB_OK;
+    int rc = SEGDB_ENOMEM;
     char *buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     roaring_bitmap_t **copies = calloc(nbms, sizeof *copies);
-    if (buf == MAP_FAILED || !copies) {
-        if (buf != MAP_FAILED) munmap(buf, total);
-        free(copies);
-        return SEGDB_ENOMEM;
-    }
-    size_t off = 0, made = 0;
+    if (buf == MAP_FAILED || !copies) goto done;
+    size_t off = 0;
     for (uint32_t k = 0; k < db->nfields; k++) {
         const field *f = db->fields[k];
         if (f->kind != SEGDB_KIND_TAGS) continue;
         for (uint32_t c = 1; c < f->dict.n; c++) off += roaring_bitmap_portable_serialize(f->dict.bm[c], buf + off);
     }
     for (off = 0; made < nbms; made++) {
-        if (!(copies[made] = roaring_bitmap_portable_deserialize(buf + off))) break;
+        if (!(copies[made] = roaring_bitmap_portable_deserialize(buf + off))) goto done;
         off += roaring_bitmap_portable_size_in_bytes(copies[made]);
-    }
-    munmap(buf, total);
-    if (made < nbms) {
-        while (made > 0) roaring_bitmap_free(copies[--made]);
-        free(copies);
-        return SEGDB_ENOMEM;
     }
     size_t i = 0;
     for (uint32_t k = 0; k < db->nfields; k++) {
         field *f = db->fields[k];
         if (f->kind != SEGDB_KIND_TAGS) continue;
         for (uint32_t c = 1; c < f->dict.n; c++) {
-            roaring_bitmap_free(f->dict.bm[c]);
+            roaring_bitmap_free(f->dict.bm[c]); /* the copy takes its place */
             f->dict.bm[c] = copies[i++];
         }
     }
+    made = 0; /* every copy is in use */
+    rc = SEGDB_OK;
+done:
+    while (made > 0) roaring_bitmap_free(copies[--made]);
     free(copies);
-    return SEGDB_OK;
+    if (buf != MAP_FAILED) munmap(buf, total);
+    return rc;
 }
 
 void store_shrink(segdb_t *db)
