@@ -25,8 +25,8 @@
  *   24     8     checksum    u64, XXH64 of bytes 0..23
  *
  * STREAM (n bytes, at offset 32): exactly what segdb_save() wrote (it starts
- * with "SEGDBST2" ("SEGDBST1" in version 1), holds the seq again and ends with "SEGDBEND"; its layout
- * is at the top of engine/persist.h).
+ * with "SEGDBST2", "SEGDBST1" in version 1, holds the seq again and ends with
+ * "SEGDBEND"; its layout is at the top of engine/persist.h).
  *
  * TRAILER (40 bytes, at offset 32 + n, the last bytes of the file)
  *
