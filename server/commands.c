@@ -115,8 +115,9 @@ static const cmd_def TABLE[] = {
      "The command table", "server"},
     {"CONFIG", -2, A, cmd_config, "GET pattern [pattern ...] | RESETSTAT",
      "Current configuration values; RESETSTAT zeroes INFO's stats and commandstats", "server"},
-    {"DEBUG", -2, A, cmd_debug, "VERIFY", "Rebuilds every index from the columns and compares",
-     "server"},
+    {"DEBUG", -2, A, cmd_debug, "VERIFY | OPTIMIZE",
+     "VERIFY rebuilds every index from the columns and compares; OPTIMIZE lays the indexes out "
+     "afresh after a bulk load", "server"},
     {"SHUTDOWN", -1, A, cmd_shutdown, "[NOSAVE|SAVE]",
      "Flushes the log and stops the server (SAVE: writes a snapshot first)", "server"},
     {"SAVE", 1, A, cmd_save, "", "Writes a snapshot now (blocking)", "server"},
@@ -1154,8 +1155,26 @@ HANDLER(cmd_config)
 
 HANDLER(cmd_debug)
 {
+    if (arg_is(argv[1], argvlen[1], "OPTIMIZE")) {
+        /* after a bulk load: segdb_flush_indexes (pending range-index rows
+         * filed, tag bitmaps laid out afresh); the data does not change, so
+         * nothing is logged. It blocks, ~0.15 s at 10M contacts, like SAVE. */
+        if (argc != 2) {
+            reply_wrong_arity(out, "debug|optimize");
+            return CMD_DONE;
+        }
+        int64_t t0 = ae_now_us();
+        if (segdb_flush_indexes(srv->db) < 0) {
+            reply_error(out, "OOM", "out of memory laying the indexes out; they stay as they were");
+            return CMD_DONE;
+        }
+        server_log("DEBUG OPTIMIZE: indexes filed and tag bitmaps laid out in %" PRId64 " ms",
+                   (ae_now_us() - t0) / 1000);
+        reply_status(out, "OK");
+        return CMD_DONE;
+    }
     if (!arg_is(argv[1], argvlen[1], "VERIFY")) {
-        reply_unknown_sub(out, "debug", argv[1], argvlen[1], "VERIFY");
+        reply_unknown_sub(out, "debug", argv[1], argvlen[1], "VERIFY, OPTIMIZE");
         return CMD_DONE;
     }
     if (argc != 2) {

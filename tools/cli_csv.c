@@ -22,6 +22,10 @@
 
 #define PROG "segdb-cli"
 #define DEFAULT_CHUNK_ROWS 5000u
+/* Imports of at least this many rows end with DEBUG OPTIMIZE (unless
+ * --no-optimize): the server lays its tag indexes out afresh, which a
+ * restart from a snapshot would otherwise do (many-tag ORs ~35% faster). */
+#define OPTIMIZE_MIN_ROWS 100000u
 #define DEFAULT_CHUNK_BYTES (4u << 20)
 #define DEFAULT_PAGE_ROWS 20000u
 #define MAX_PAGE_ROWS 100000u
@@ -433,6 +437,26 @@ static const rec_meta *find_rec(const chunk *c, uint64_t line)
     return lo < c->nrecs && c->recs[lo].chunk_line == line ? &c->recs[lo] : NULL;
 }
 
+/* DEBUG OPTIMIZE after a bulk import, saying how long it took or why it did
+ * not happen (the import stands either way). */
+static void optimize_after(cli_backend *b)
+{
+    const char *argv[2] = {"DEBUG", "OPTIMIZE"};
+    size_t lens[2] = {5, 8};
+    cli_value *v = NULL;
+    char err[CLI_ERR_BYTES];
+    double t0 = now_s();
+    int rc = b->call(b, 2, argv, lens, &v, err, sizeof err);
+    if (rc != CLI_CALL_OK)
+        fprintf(stderr, "%s: DEBUG OPTIMIZE after the import failed: %s\n", PROG, err);
+    else if (v->type == CLI_V_ERROR)
+        fprintf(stderr, "%s: DEBUG OPTIMIZE after the import failed: %s (queries stay right, some a little slower)\n",
+                PROG, v->str);
+    else
+        fprintf(stderr, "%s: laid the indexes out for queries (DEBUG OPTIMIZE) in %.2f s\n", PROG, now_s() - t0);
+    cli_value_free(v);
+}
+
 /* Send one chunk. 0, or -1 after saying why the import stops. */
 static int send_chunk(importer *im, chunk *c)
 {
@@ -547,7 +571,8 @@ static int create_fields(importer *im, producer *p)
 static int usage_import(void)
 {
     fprintf(stderr, "usage: " PROG " import FILE|- [--match id|identifier|email|phone] [--create-fields]\n"
-                    "                         [--errors REPORT.csv] [--chunk-rows N] [--chunk-bytes N]\n");
+                    "                         [--errors REPORT.csv] [--chunk-rows N] [--chunk-bytes N]\n"
+                    "                         [--no-optimize]\n");
     return 2;
 }
 
@@ -580,7 +605,7 @@ static bool parse_count(const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
 int cli_csv_import(cli_backend *b, int argc, char **argv)
 {
     const char *path = NULL, *match = NULL, *report_path = NULL;
-    bool create = false, bad = false;
+    bool create = false, bad = false, optimize = true;
     uint64_t chunk_rows = DEFAULT_CHUNK_ROWS, chunk_bytes = DEFAULT_CHUNK_BYTES;
     for (int i = 0; i < argc && !bad; i++) {
         const char *v;
@@ -602,6 +627,8 @@ int cli_csv_import(cli_backend *b, int argc, char **argv)
             break;
         } else if (strcmp(argv[i], "--create-fields") == 0) {
             create = true;
+        } else if (strcmp(argv[i], "--no-optimize") == 0) {
+            optimize = false;
         } else if (argv[i][0] == '-' && argv[i][1] != 0) {
             fprintf(stderr, PROG ": unknown import option '%s'\n", argv[i]);
             bad = true;
@@ -691,6 +718,7 @@ int cli_csv_import(cli_backend *b, int argc, char **argv)
             grouped(el > 0 ? (uint64_t)((double)im.rows / el) : 0, bb, sizeof bb), grouped(im.created, cc, sizeof cc),
             grouped(im.updated, dd, sizeof dd), grouped(im.rejected, ee, sizeof ee),
             status && im.rows ? " (those rows stay imported)" : "");
+    if (optimize && im.created + im.updated >= OPTIMIZE_MIN_ROWS) optimize_after(b);
     if (im.rejected > im.shown && !im.report)
         fprintf(stderr, "%s: %llu more rejected rows not shown: --errors FILE writes them all\n", PROG,
                 (unsigned long long)(im.rejected - im.shown));
