@@ -3,6 +3,7 @@
  */
 #include "index.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,56 @@ int rindex_add(range_index *ri, uint32_t row)
     return SEGDB_OK;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Finest buckets spanning at most this many keys get a dense bucket -> slot
+ * table (4 bytes each) instead of a binary search per row. */
+#define DENSE_BUCKETS (1u << 22)
+
+/* The distinct finest buckets (key >> s0) of n keys, ascending, into *out
+ * (malloc'd); the count, or -1 on ENOMEM. *lo: the smallest; *span: how many
+ * buckets from it to the largest, or UINT64_MAX beyond DENSE_BUCKETS. */
+static int64_t distinct_buckets(const uint64_t *keys, uint64_t n, unsigned s0, uint64_t **out, uint64_t *lo,
+                                uint64_t *span)
+{
+    uint64_t mn = UINT64_MAX, mx = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t b = keys[i] >> s0;
+        if (b < mn) mn = b;
+        if (b > mx) mx = b;
+    }
+    *lo = mn;
+    /* mx - mn can't overflow; + 1 can (keys over all of uint64 with shift 0) */
+    *span = mx - mn < DENSE_BUCKETS ? mx - mn + 1 : UINT64_MAX;
+    uint64_t *d;
+    uint64_t m = 0;
+    if (*span <= DENSE_BUCKETS) {
+        uint8_t *seen = calloc(*span, 1);
+        if (!seen) return -1;
+        for (uint64_t i = 0; i < n; i++) seen[(keys[i] >> s0) - mn] = 1;
+        for (uint64_t k = 0; k < *span; k++) m += seen[k];
+        d = malloc(m * sizeof *d);
+        if (!d) { free(seen); return -1; }
+        m = 0;
+        for (uint64_t k = 0; k < *span; k++)
+            if (seen[k]) d[m++] = mn + k;
+        free(seen);
+    } else {
+        d = malloc(n * sizeof *d);
+        if (!d) return -1;
+        for (uint64_t i = 0; i < n; i++) d[i] = keys[i] >> s0;
+        qsort(d, n, sizeof *d, cmp_u64);
+        for (uint64_t i = 0; i < n; i++)
+            if (!m || d[m - 1] != d[i]) d[m++] = d[i];
+    }
+    *out = d;
+    return (int64_t)m;
+}
+
 int rindex_flush(range_index *ri)
 {
     uint64_t n = roaring_bitmap_get_cardinality(ri->pending);
@@ -91,23 +142,37 @@ int rindex_flush(range_index *ri)
     uint32_t *slot = malloc(n * sizeof *slot);
     uint32_t *sorted = malloc(n * sizeof *sorted);
     uint32_t *fine_slot = malloc(n * sizeof *fine_slot);
-    uint32_t *count = NULL;
+    uint32_t *count = NULL, *dense = NULL;
+    uint64_t *distinct = NULL;
     if (!rows || !keys || !slot || !sorted || !fine_slot) goto done;
     roaring_bitmap_to_uint32_array(ri->pending, rows);
     for (uint64_t i = 0; i < n; i++) keys[i] = ri->key_of(ri->key_ctx, rows[i]);
+    /* Every row's bucket at level l is its finest bucket >> (shift[l] -
+     * shift[0]), so the buckets to create come from the few distinct finest
+     * ones, not from every row (a binary search per row and level took 65%
+     * of filing 10M rows). */
+    unsigned s0 = ri->shift[0];
+    uint64_t lo, span;
+    int64_t nd = distinct_buckets(keys, n, s0, &distinct, &lo, &span);
+    if (nd < 0) goto done;
     for (uint32_t l = 0; l < ri->nlevels; l++) {
         rlevel *lv = &ri->lv[l];
         unsigned s = ri->shift[l];
         /* make sure every bucket exists first (inserting shifts slots) */
-        uint64_t prev = 0;
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t b = keys[i] >> s;
-            if (i && prev == b) continue;
-            prev = b;
+        for (int64_t k = 0; k < nd; k++) {
+            uint64_t b = distinct[k] >> (s - s0);
+            if (k && (distinct[k - 1] >> (s - s0)) == b) continue;
             if (bucket_slot(lv, b) < 0) goto done;
         }
         if (l == 0) {
-            for (uint64_t i = 0; i < n; i++) slot[i] = lower_bound(lv, keys[i] >> s);
+            if (span <= DENSE_BUCKETS) {
+                /* a table from bucket to slot: one lookup per row */
+                if (!(dense = malloc(span * sizeof *dense))) goto done;
+                for (int64_t k = 0; k < nd; k++) dense[distinct[k] - lo] = lower_bound(lv, distinct[k]);
+                for (uint64_t i = 0; i < n; i++) slot[i] = dense[(keys[i] >> s0) - lo];
+            } else {
+                for (uint64_t i = 0; i < n; i++) slot[i] = lower_bound(lv, keys[i] >> s);
+            }
         } else {
             /* a finest bucket lies inside exactly one coarser bucket: map slots */
             rlevel *fine = &ri->lv[0];
@@ -142,6 +207,8 @@ done:
     free(sorted);
     free(fine_slot);
     free(count);
+    free(dense);
+    free(distinct);
     return rc;
 }
 
