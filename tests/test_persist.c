@@ -244,25 +244,41 @@ Test(persist, category_code_columns_of_both_widths_round_trip)
     segdb_close(db);
 }
 
+/* The stream of a database holding one contact with a city, and where in it
+ * the city's 8-bit code column starts: the mask byte 1, then the column as an
+ * array of one byte (u64 length 1, the code). The first such column after the
+ * field's name is the city's own (presence and dictionary come between). */
+static const unsigned char CITY_NAME[] = {4, 0, 0, 0, 'c', 'i', 't', 'y'};
+static const unsigned char COL8[] = {1, 1, 0, 0, 0, 0, 0, 0, 0};
+static const unsigned char COL32[] = {2, 4, 0, 0, 0, 0, 0, 0, 0};
+
+static unsigned char *after_city(unsigned char *p, size_t len, const unsigned char *col, size_t col_len)
+{
+    unsigned char *at = memmem(p, len, CITY_NAME, sizeof CITY_NAME);
+    cr_assert_not_null(at);
+    return memmem(at, len - (size_t)(at - p), col, col_len);
+}
+
+static unsigned char *one_city_stream(mem *m)
+{
+    segdb_t *db = open_db();
+    put(db, 1, "city", "Huế", NULL, NULL);
+    segdb_err e;
+    cr_assert_eq(segdb_save(db, mem_write, m, &e), 0, "%s", e.msg);
+    segdb_close(db);
+    unsigned char *col = after_city(m->p, m->len, COL8, sizeof COL8);
+    cr_assert_not_null(col);
+    return col;
+}
+
 /* A crafted stream whose category field has a value (its presence bitmap
  * holds the row) but no code column is refused: read as loaded, a later GET
  * or sort would have nothing to read the value from. */
 Test(persist, values_without_a_code_column_are_refused)
 {
-    segdb_t *db = open_db();
-    put(db, 1, "city", "Huế", NULL, NULL);
     mem m = {0};
     segdb_err e;
-    cr_assert_eq(segdb_save(db, mem_write, &m, &e), 0, "%s", e.msg);
-    segdb_close(db);
-    /* the city field: its name, then (after presence and dictionary) the mask
-     * byte 1 and the 8-bit code column as an array of one byte */
-    const unsigned char name[] = {4, 0, 0, 0, 'c', 'i', 't', 'y'};
-    const unsigned char col[] = {1, 1, 0, 0, 0, 0, 0, 0, 0};
-    unsigned char *at = memmem(m.p, m.len, name, sizeof name);
-    cr_assert_not_null(at);
-    unsigned char *mask = memmem(at, m.len - (size_t)(at - m.p), col, sizeof col);
-    cr_assert_not_null(mask);
+    unsigned char *mask = one_city_stream(&m);
     /* drop the column: mask 0, and the 8 length bytes and the code byte gone */
     size_t cut = (size_t)(mask - m.p);
     unsigned char *b = malloc(m.len);
@@ -286,25 +302,15 @@ Test(persist, values_without_a_code_column_are_refused)
  * category of fewer than 256 values to 8 bits, which the next save shows. */
 Test(persist, version_1_category_codes_load_narrowed)
 {
-    segdb_t *db = open_db();
-    put(db, 1, "city", "Huế", NULL, NULL);
     mem m = {0};
     segdb_err e;
-    cr_assert_eq(segdb_save(db, mem_write, &m, &e), 0, "%s", e.msg);
-    segdb_close(db);
-    const unsigned char name[] = {4, 0, 0, 0, 'c', 'i', 't', 'y'};
-    const unsigned char col8[] = {1, 1, 0, 0, 0, 0, 0, 0, 0};
-    unsigned char *at = memmem(m.p, m.len, name, sizeof name);
-    cr_assert_not_null(at);
-    unsigned char *mask = memmem(at, m.len - (size_t)(at - m.p), col8, sizeof col8);
-    cr_assert_not_null(mask);
+    unsigned char *mask = one_city_stream(&m);
     /* rewrite as version 1 wrote it: "SEGDBST1", mask 2, a 4-byte code */
     size_t cut = (size_t)(mask - m.p);
     unsigned char *b = malloc(m.len + 3);
     memcpy(b, m.p, cut);
     memcpy(b, "SEGDBST1", 8);
-    const unsigned char col32[] = {2, 4, 0, 0, 0, 0, 0, 0, 0};
-    memcpy(b + cut, col32, sizeof col32);
+    memcpy(b + cut, COL32, sizeof COL32);
     uint32_t code = mask[9];
     memcpy(b + cut + 9, &code, 4);
     memcpy(b + cut + 13, mask + 10, m.len - cut - 10);
@@ -316,10 +322,8 @@ Test(persist, version_1_category_codes_load_narrowed)
     mem again = {0};
     cr_assert_eq(segdb_save(out, mem_write, &again, &e), 0, "%s", e.msg);
     cr_assert_eq(memcmp(again.p, "SEGDBST2", 8), 0);
-    /* the first code column after the city's name is the city's own */
-    at = memmem(again.p, again.len, name, sizeof name);
-    size_t rest = again.len - (size_t)(at - again.p);
-    unsigned char *c8 = memmem(at, rest, col8, sizeof col8), *c32 = memmem(at, rest, col32, sizeof col32);
+    unsigned char *c8 = after_city(again.p, again.len, COL8, sizeof COL8);
+    unsigned char *c32 = after_city(again.p, again.len, COL32, sizeof COL32);
     cr_assert(c8 && (!c32 || c8 < c32), "the city codes are 8-bit again");
     segdb_close(out);
     free(again.p);
