@@ -11,6 +11,7 @@
  */
 #include "bm.h"
 
+#include <pthread.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -268,18 +269,19 @@ __attribute__((target("avx2"))) static void bytes_or_into_avx2(uint64_t *w, uint
 }
 #endif
 
+#if defined(__x86_64__)
+/* A fact about the CPU, not a database's state, read once per process like
+ * store.c's huge-page policy. */
+static bool have_avx2;
+static pthread_once_t have_avx2_once = PTHREAD_ONCE_INIT;
+static void have_avx2_init(void) { have_avx2 = __builtin_cpu_supports("avx2"); }
+#endif
+
 void bm_bytes_or_into(uint64_t *w, uint8_t *bytes)
 {
 #if defined(__x86_64__)
-    /* a fact about the CPU, not a database's state (like store.c's huge-page
-     * policy): lanes may race to set it, and all store the same value */
-    static int avx2 = -1;
-    int have = __atomic_load_n(&avx2, __ATOMIC_RELAXED);
-    if (have < 0) {
-        have = __builtin_cpu_supports("avx2") ? 1 : 0;
-        __atomic_store_n(&avx2, have, __ATOMIC_RELAXED);
-    }
-    if (have) {
+    pthread_once(&have_avx2_once, have_avx2_init);
+    if (have_avx2) {
         bytes_or_into_avx2(w, bytes);
         return;
     }
