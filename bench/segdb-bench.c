@@ -4,17 +4,18 @@
  * a table (operation, N, p50 ms, p99 ms, ops/s, value); --tsv writes the same
  * rows as `name<TAB>n<TAB>p50_ms<TAB>p99_ms<TAB>value` for docs/benchmarks.md.
  *
- *   segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain]
+ *   segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain] [--row-load]
  *   segdb-bench --n N [--seed S] --gen-resp FILE | --gen-csv FILE
  *   segdb-bench --n N --write-load PORT [--clients C] [--first-id ID]
  *                      N UPSERTs to a running server over C connections, one
  *                      request in flight on each (write_load.h); prints the rate
  *
  * Rows (their names are a contract with the Makefile and the docs):
- *   load               value = contacts/s over the segdb_upsert calls plus filing
- *                      the batched range-index inserts (segdb_flush_indexes)
- *                      (generation is outside the clock); p50/p99 are of
- *                      1,000-contact batches, so "ms" reads as us per contact
+ *   load               value = contacts/s over segdb_upsert_batch calls of 1,000
+ *                      contacts each (--row-load: one segdb_upsert per contact)
+ *                      plus filing the batched range-index inserts
+ *                      (segdb_flush_indexes); generation is outside the clock;
+ *                      p50/p99 are of the batches, so "ms" reads as us per contact
  *   q_and2 q_enum3 q_range q_mixed q_or20 q_keyword
  *                      segdb_count of the filters in QUERIES; value = the count
  *   find_page          segdb_find: the first 50 ids of q_enum3 by created_at
@@ -85,6 +86,7 @@ typedef struct opts {
     const char *tsv, *gen_resp, *gen_csv;
     int explain;
     int write_load_port;      /* 0: no --write-load */
+    bool row_load;            /* --row-load: one segdb_upsert per contact */
     unsigned clients;
     uint64_t first_id;
 } opts;
@@ -244,8 +246,9 @@ static void run_load(bench *b)
     uint64_t n = b->o.n;
     size_t nbatches = (size_t)((n + BENCH_BATCH_CONTACTS - 1) / BENCH_BATCH_CONTACTS);
     gen_contact_t *batch = calloc(BENCH_BATCH_CONTACTS, sizeof *batch);
+    segdb_contact *contacts = calloc(BENCH_BATCH_CONTACTS, sizeof *contacts);
     double *samples = calloc(nbatches ? nbatches : 1, sizeof *samples);
-    if (!batch || !samples) {
+    if (!batch || !contacts || !samples) {
         fprintf(stderr, "segdb-bench: out of memory\n");
         exit(1);
     }
@@ -272,15 +275,28 @@ static void run_load(bench *b)
             gen_contact(b->o.seed, first + k, &batch[k]);
             expect_add(b, &batch[k]);
         }
+        for (size_t k = 0; k < m; k++)
+            contacts[k] = (segdb_contact){.id = batch[k].id, .kv = batch[k].kv, .n = batch[k].nkv};
+        err.code = 0; /* not a 2 KiB memset inside the clock */
+        err.msg[0] = '\0';
         double t0 = now_ms();
-        for (size_t k = 0; k < m; k++) {
-            int created = 0;
-            err.code = 0; /* not a 2 KiB memset per contact inside the clock */
-            err.msg[0] = '\0';
-            if (segdb_upsert(b->db, batch[k].id, batch[k].kv, batch[k].nkv, &created, &err) < 0)
-                die_engine("segdb_upsert", &err);
-            if (!created) {
-                fprintf(stderr, "segdb-bench: id %" PRIu64 " was not created as new\n", batch[k].id);
+        if (b->o.row_load) {
+            for (size_t k = 0; k < m; k++) {
+                int created = 0;
+                if (segdb_upsert(b->db, batch[k].id, batch[k].kv, batch[k].nkv, &created, &err) < 0)
+                    die_engine("segdb_upsert", &err);
+                if (!created) {
+                    fprintf(stderr, "segdb-bench: id %" PRIu64 " was not created as new\n", batch[k].id);
+                    exit(1);
+                }
+            }
+        } else {
+            uint64_t created = 0;
+            if (segdb_upsert_batch(b->db, contacts, m, &created, &err) < 0)
+                die_engine("segdb_upsert_batch", &err);
+            if (created != m) {
+                fprintf(stderr, "segdb-bench: %" PRIu64 " of a batch of %zu contacts were created as new\n",
+                        created, m);
                 exit(1);
             }
         }
@@ -314,12 +330,13 @@ static void run_load(bench *b)
 
     double bpc = n ? (double)(rss1 > rss0 ? rss1 - rss0 : 0) / (double)n : 0;
     snprintf(b->bytes_per_contact, sizeof b->bytes_per_contact, "%.1f", bpc);
-    printf("loaded %" PRIu64 " contacts in %.2f s of segdb_upsert (%.0f contacts/s)\n", n,
-           total_ms / 1e3, per_s);
+    printf("loaded %" PRIu64 " contacts in %.2f s of %s and filing (%.0f contacts/s)\n", n, total_ms / 1e3,
+           b->o.row_load ? "segdb_upsert" : "segdb_upsert_batch", per_s);
     printf("RSS %.1f MiB -> %.1f MiB: %.1f bytes/contact (engine's own estimate: %.1f)\n",
            (double)rss0 / 1048576.0, (double)rss1 / 1048576.0, bpc,
            n ? (double)st.mem_bytes / (double)n : 0.0);
     free(samples);
+    free(contacts);
     free(batch);
 }
 
@@ -612,13 +629,14 @@ static void print_checks(bench *b)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain]\n"
+            "usage: segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain] [--row-load]\n"
             "       segdb-bench --n N [--seed S] [--gen-resp FILE] [--gen-csv FILE]\n"
             "  --n N          contacts to generate (ids %u .. %u+N-1)\n"
             "  --seed S       generator seed (default 1)\n"
             "  --runs R       timed runs per query (default %d, at least %d)\n"
             "  --tsv FILE     also write the rows as name, n, p50_ms, p99_ms, value (TSV)\n"
             "  --explain      print EXPLAIN of each query after loading\n"
+            "  --row-load     load with one segdb_upsert per contact, not batches of 1,000\n"
             "  --gen-resp F   write the contacts as RESP UPSERT commands (redis-cli --pipe) and exit\n"
             "  --gen-csv F    write the contacts as CSV with a header row and exit\n"
             "  --write-load P send N UPSERTs to the server on 127.0.0.1:P and print the rate\n"
@@ -662,7 +680,9 @@ static void parse_args(int argc, char **argv, opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
-        if (strcmp(a, "--explain") == 0) {
+        if (strcmp(a, "--row-load") == 0) {
+            o->row_load = true;
+        } else if (strcmp(a, "--explain") == 0) {
             o->explain = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage();

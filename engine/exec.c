@@ -422,6 +422,8 @@ typedef struct lane_job {
     uint64_t count;
     roaring_bitmap_t *out;
     bool oom;
+    void (*task)(void *);         /* exec_run_tasks: run task(task_arg) instead of a lane */
+    void *task_arg;
 } lane_job;
 
 /* Chunks a counting lane claims at once, at most: lanes run at different
@@ -431,7 +433,18 @@ typedef struct lane_job {
  * fewer, so that every lane gets some (count_node). */
 #define LANE_CLAIM_CHUNKS 4
 
+static void run_lane_job(lane_job *j);
+
 static void run_lane(lane_job *j)
+{
+    if (j->task) {
+        j->task(j->task_arg);
+        return;
+    }
+    run_lane_job(j);
+}
+
+static void run_lane_job(lane_job *j)
 {
     ectx c;
     if (ectx_init(&c, j->db, j->p, j->lane)) { j->oom = true; return; }
@@ -643,6 +656,22 @@ static void run_lanes(segdb_t *db, lane_job *jobs, int nl)
         while (pool->pending) pthread_cond_wait(&pool->done, &pool->mu);
         pthread_mutex_unlock(&pool->mu);
     }
+}
+
+int exec_threads(const segdb_t *db)
+{
+    int t = (int)db->opt.query_threads;
+    return t < 1 ? 1 : t > EXEC_MAX_LANES ? EXEC_MAX_LANES : t;
+}
+
+void exec_run_tasks(segdb_t *db, void (*fn)(void *), void *const *args, int n)
+{
+    if (n <= 0) return;
+    lane_job jobs[EXEC_MAX_LANES];
+    int nl = n < exec_threads(db) ? n : exec_threads(db);
+    for (int l = 0; l < nl; l++) jobs[l] = (lane_job){.db = db, .task = fn, .task_arg = args[l]};
+    run_lanes(db, jobs, nl);
+    for (int i = nl; i < n; i++) fn(args[i]); /* beyond the threads: here, after */
 }
 
 /* True when every index bitmap is inside the universe (no archived rows to

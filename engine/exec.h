@@ -16,6 +16,16 @@
 /* Stops and joins db's query worker threads, if any were started. */
 void exec_pool_free(segdb_t *db);
 
+/* The threads a query or a bulk task may use: query_threads, 1 to EXEC_MAX_LANES. */
+int exec_threads(const segdb_t *db);
+
+/* Runs fn(args[i]) for i = 0..n-1 and returns when all are done: args[0] on
+ * the calling thread, up to exec_threads(db) - 1 others on the handle's
+ * worker threads at the same time (started on first use); tasks beyond
+ * exec_threads(db), and any no worker could take, run on the calling thread
+ * afterwards. Concurrent tasks must touch disjoint state. */
+void exec_run_tasks(segdb_t *db, void (*fn)(void *), void *const *args, int n);
+
 /* Number of rows matching the plan. */
 uint64_t exec_count(segdb_t *db, plan *p);
 

@@ -15,9 +15,11 @@
 #include <strings.h>
 
 #include "bm.h"
+#include "exec.h"
 #include "err.h"
 #include "fold.h"
 #include "group.h"
+#include "load.h"
 #include "note.h"
 #include "segment.h"
 #include "store.h"
@@ -227,18 +229,6 @@ static uint64_t get_var(rbuf *b)
 
 /* ---- upsert --------------------------------------------------------------- */
 
-typedef enum { PV_SET, PV_CLEAR } pv_op;
-
-typedef struct pval {
-    field *f;
-    pv_op op;
-    const char *s;     /* text, category, tags list */
-    size_t len;
-    int64_t i;         /* time, date, integer */
-    double d;          /* number */
-    uint32_t code;     /* enum, bool */
-} pval;
-
 static int check_text(const char *fname, const char *s, size_t len, segdb_err *err)
 {
     if (memchr(s, 0, len))
@@ -421,7 +411,7 @@ static int set_tags(segdb_t *db, field *f, uint32_t row, const char *s, size_t l
     return SEGDB_OK;
 }
 
-static int apply_value(segdb_t *db, uint32_t row, const pval *pv)
+int ops_apply_value(segdb_t *db, uint32_t row, const pval *pv)
 {
     field *f = pv->f;
     if (pv->op == PV_CLEAR) {
@@ -473,20 +463,27 @@ static int apply_upsert(segdb_t *db, const record *r, const pval *pv, bool names
             (rc = store_set_int(db, db->fields[F_CREATED_AT], row, r->time)))
             return rc;
     }
-    bool touches_level = false;
     for (size_t i = 0; i < u->n; i++) {
-        rc = apply_value(db, row, &pv[i]);
+        rc = ops_apply_value(db, row, &pv[i]);
         if (rc) return rc;
-        uint32_t id = pv[i].f->id;
-        if (id == F_NAME || id == F_EMAIL || id == F_PHONE || id == F_PURCHASES) touches_level = true;
     }
-    if (!names_type && touches_level) {
-        field *t = db->fields[F_TYPE];
-        uint32_t earned = earned_type(db, row);
-        if (earned > t->codes8[row]) store_set_code(db, t, row, earned);
-    }
+    rc = ops_type_rule(db, row, pv, u->n, names_type);
     if (created) *created = is_new ? 1 : 0;
-    return SEGDB_OK;
+    return rc;
+}
+
+int ops_type_rule(segdb_t *db, uint32_t row, const pval *pv, size_t n, bool names_type)
+{
+    if (names_type) return SEGDB_OK;
+    bool touches_level = false;
+    for (size_t i = 0; i < n && !touches_level; i++) {
+        uint32_t id = pv[i].f->id;
+        touches_level = id == F_NAME || id == F_EMAIL || id == F_PHONE || id == F_PURCHASES;
+    }
+    if (!touches_level) return SEGDB_OK;
+    field *t = db->fields[F_TYPE];
+    uint32_t earned = earned_type(db, row);
+    return earned > t->codes8[row] ? store_set_code(db, t, row, earned) : SEGDB_OK;
 }
 
 /* ---- bulk writes ---------------------------------------------------------- */
@@ -777,7 +774,7 @@ static int apply_set(segdb_t *db, const pval *pv, const roaring_bitmap_t *rows)
     } else {
         roaring_init_iterator(rows, &it);
         while (!rc && (m = roaring_read_uint32_iterator(&it, buf, ROWS_BATCH)) > 0)
-            for (uint32_t i = 0; i < m && !rc; i++) rc = apply_value(db, buf[i], pv);
+            for (uint32_t i = 0; i < m && !rc; i++) rc = ops_apply_value(db, buf[i], pv);
     }
     if (rc) return rc;
     /* SPEC 7: setting name, email, phone or purchases re-evaluates the type move (up only) */
@@ -804,8 +801,6 @@ struct ops_batch {
     const char **cols;          /* distinct field names, by pointer (kv[].name) */
     field **colf;               /* each column's field (NULL: unknown, UPSERT's check words it) */
     uint32_t ncols, capcols;
-    field **rowf;               /* scratch: the fields of one row's cells */
-    size_t caprowf;
     uint64_t *ids;
     size_t *koff;               /* row i's cells: [koff[i], koff[i + 1]) */
     bool *names_type;
@@ -813,6 +808,7 @@ struct ops_batch {
     segdb_kv *kv;
     pval *pv;
     uint16_t *kcol;             /* column of each cell */
+    field **cellf;              /* field of each cell (its column's) */
     size_t nkv, capkv;
     /* identifiers the rows so far write: open addressing, slot = cell + 1 */
     size_t *idslots;
@@ -835,7 +831,7 @@ void ops_batch_free(ops_batch *b)
     if (!b) return;
     free(b->cols);
     free(b->colf);
-    free(b->rowf);
+    free(b->cellf);
     free(b->ids);
     free(b->koff);
     free(b->names_type);
@@ -912,13 +908,13 @@ static int batch_grow(ops_batch *b, size_t rows, size_t n)
         if (pv) b->pv = pv;
         uint16_t *kc = realloc(b->kcol, nc * sizeof *kc);
         if (kc) b->kcol = kc;
-        if (!kv || !pv || !kc) return SEGDB_ENOMEM;
+        field **cf = realloc(b->cellf, nc * sizeof *cf);
+        if (cf) b->cellf = cf;
+        if (!kv || !pv || !kc || !cf) return SEGDB_ENOMEM;
         b->capkv = nc;
     }
     return SEGDB_OK;
 }
-
-static int batch_reserve(ops_batch *b, size_t n) { return batch_grow(b, 1, n); }
 
 int ops_batch_reserve(ops_batch *b, size_t rows, size_t cells) { return batch_grow(b, rows, cells); }
 
@@ -953,38 +949,14 @@ static int batch_col(ops_batch *b, const char *name, uint16_t *col)
     return SEGDB_OK;
 }
 
-int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb_err *err)
+/* Identifier uniqueness within the batch for row i (the next row, at
+ * b->nrows), then the row joins the batch. */
+static int batch_finish_row(ops_batch *b, uint64_t id, bool names_type, segdb_err *err)
 {
-    if (b->committed) return err_set(err, SEGDB_EINVAL, "the import batch was already written");
-    if (n > UINT16_MAX) return err_set(err, SEGDB_ELIMIT, "a row has more than %u values", UINT16_MAX);
-    if (batch_reserve(b, n)) return err_set(err, SEGDB_ENOMEM, "out of memory");
-    size_t k0 = b->nkv;
-    if (n) memcpy(b->kv + k0, kv, n * sizeof *kv);
-    if (n > b->caprowf) {
-        field **a = realloc(b->rowf, n * sizeof *a);
-        if (!a) return err_set(err, SEGDB_ENOMEM, "out of memory");
-        b->rowf = a;
-        b->caprowf = n;
-    }
-    /* columns first: each field name is looked up once per batch, not per cell */
-    int rc;
-    for (size_t i = 0; i < n; i++) {
-        rc = batch_col(b, kv[i].name, &b->kcol[k0 + i]);
-        if (rc == SEGDB_ELIMIT) return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
-        if (rc) return err_set(err, rc, "out of memory");
-        b->rowf[i] = b->colf[b->kcol[k0 + i]];
-    }
-    record r = {.kind = REC_UPSERT, .time = b->time};
-    r.u.upsert.id = id;
-    r.u.upsert.kv = b->kv + k0;
-    r.u.upsert.n = n;
-    bool names_type = false;
-    rc = prepare_upsert(b->db, &r, b->rowf, b->text_ok, b->pv + k0, &names_type, err);
-    if (rc) return rc;
-    /* identifier: unique within the batch too */
+    size_t k0 = b->koff[b->nrows], k1 = b->koff[b->nrows + 1];
     size_t ident = 0;
-    for (size_t i = 0; i < n; i++) {
-        const pval *pv = &b->pv[k0 + i];
+    for (size_t k = k0; k < k1; k++) {
+        const pval *pv = &b->pv[k];
         if (pv->f->id != F_IDENTIFIER || pv->op != PV_SET) continue;
         if (b->nidslots == 0 || (b->nids + 1) * 2 > b->nidslots) {
             if (ident_grow(b)) return err_set(err, SEGDB_ENOMEM, "out of memory");
@@ -1003,7 +975,7 @@ int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb
                 return err_set(err, SEGDB_EINVAL, "identifier '%.*s' is given to contact %llu by an earlier row",
                                (int)(pv->len > 100 ? 100 : pv->len), pv->s, (unsigned long long)b->ids[row]);
         } else {
-            ident = k0 + i + 1;
+            ident = k + 1;
         }
     }
     if (ident) {
@@ -1014,9 +986,114 @@ int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb
     }
     b->ids[b->nrows] = id;
     b->names_type[b->nrows] = names_type;
-    b->nkv += n;
-    b->koff[++b->nrows] = b->nkv;
+    b->nkv = k1;
+    b->nrows++;
     return SEGDB_OK;
+}
+
+/* Rows [from, to) of an ops_batch_add_many call: their UPSERT checks. */
+typedef struct check_part {
+    ops_batch *b;
+    const segdb_contact *c;
+    size_t from, to;
+    size_t failed;               /* the first row that failed, or to */
+    segdb_err err;
+} check_part;
+
+static void check_rows(void *arg)
+{
+    check_part *cp = arg;
+    ops_batch *b = cp->b;
+    cp->failed = cp->to;
+    for (size_t i = cp->from; i < cp->to; i++) {
+        size_t k0 = b->koff[b->nrows + i];
+        record r = {.kind = REC_UPSERT, .time = b->time};
+        r.u.upsert.id = cp->c[i].id;
+        r.u.upsert.kv = b->kv + k0;
+        r.u.upsert.n = cp->c[i].n;
+        bool names_type = false;
+        if (prepare_upsert(b->db, &r, b->cellf + k0, b->text_ok, b->pv + k0, &names_type, &cp->err)) {
+            cp->failed = i;
+            return;
+        }
+        b->names_type[b->nrows + i] = names_type;
+    }
+}
+
+/* Batches from this many rows check them over the handle's threads. */
+#define CHECK_PARALLEL_MIN_ROWS 512u
+
+int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *failed, segdb_err *err)
+{
+    *failed = 0;
+    if (b->committed) return err_set(err, SEGDB_EINVAL, "the import batch was already written");
+    size_t cells = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].n > UINT16_MAX) {
+            *failed = i;
+            return err_set(err, SEGDB_ELIMIT, "a row has more than %u values", UINT16_MAX);
+        }
+        cells += c[i].n;
+    }
+    if (batch_grow(b, n, cells)) return err_set(err, SEGDB_ENOMEM, "out of memory");
+    /* cells and columns first: each field name is looked up once per batch, not per cell */
+    size_t k = b->nkv;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].n) memcpy(b->kv + k, c[i].kv, c[i].n * sizeof *c[i].kv);
+        for (size_t j = 0; j < c[i].n; j++, k++) {
+            int rc = batch_col(b, c[i].kv[j].name, &b->kcol[k]);
+            if (rc) {
+                *failed = i;
+                if (rc == SEGDB_ELIMIT)
+                    return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
+                return err_set(err, rc, "out of memory");
+            }
+            b->cellf[k] = b->colf[b->kcol[k]];
+        }
+        b->koff[b->nrows + i + 1] = k;
+    }
+    /* the checks only read the store: rows split over the threads */
+    check_part parts[EXEC_MAX_LANES];
+    void *args[EXEC_MAX_LANES];
+    int np = n < CHECK_PARALLEL_MIN_ROWS ? 1 : exec_threads(b->db);
+    for (int p = 0; p < np; p++) {
+        parts[p] = (check_part){.b = b, .c = c, .from = n * (size_t)p / (size_t)np,
+                                .to = n * (size_t)(p + 1) / (size_t)np};
+        parts[p].err.code = 0;
+        parts[p].err.msg[0] = '\0';
+        args[p] = &parts[p];
+    }
+    if (np > 1) exec_run_tasks(b->db, check_rows, args, np);
+    else check_rows(args[0]);
+    /* in row order: the first row that failed a check, or identifier uniqueness */
+    size_t upto = n;
+    const segdb_err *perr = NULL;
+    for (int p = 0; p < np; p++)
+        if (parts[p].failed < parts[p].to) {
+            upto = parts[p].failed;
+            perr = &parts[p].err;
+            break;
+        }
+    for (size_t i = 0; i < upto; i++) {
+        int rc = batch_finish_row(b, c[i].id, b->names_type[b->nrows], err);
+        if (rc) {
+            *failed = i;
+            return rc;
+        }
+    }
+    if (perr) {
+        *failed = upto;
+        if (err) *err = *perr;
+        return perr->code;
+    }
+    return SEGDB_OK;
+}
+
+int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb_err *err)
+{
+    segdb_contact c = {.id = id, .kv = kv, .n = n};
+    size_t failed;
+    return ops_batch_add_many(b, &c, 1, &failed, err);
 }
 
 /* Unsigned LEB128: 7 bits a byte, low bits first. */
@@ -1066,9 +1143,16 @@ static void batch_encode(wbuf *w, const ops_batch *b)
     w->len += need;
 }
 
-/* Each row through UPSERT's apply, in order. */
+/* Each row through UPSERT's apply, in order; a batch of only new contacts
+ * with ascending ids (a bulk load) column by column instead (load.h), to the
+ * same state. */
 static int batch_apply(segdb_t *db, const ops_batch *b, uint64_t *created)
 {
+    if (load_applies(db, b->ids, b->nrows)) {
+        int rc = load_apply(db, b->time, b->ids, b->nrows, b->koff, b->pv, b->names_type);
+        *created = rc ? 0 : b->nrows;
+        return rc;
+    }
     uint64_t n = 0;
     for (size_t i = 0; i < b->nrows; i++) {
         record r = {.kind = REC_UPSERT, .time = b->time};

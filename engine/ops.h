@@ -216,6 +216,12 @@ int ops_batch_reserve(ops_batch *b, size_t rows, size_t cells);
  * only). 0, or UPSERT's error for this row (nothing added). */
 int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb_err *err);
 
+/* ops_batch_add for c[0..n) in order, their checks spread over the handle's
+ * threads (they only read the store). On the first row that fails, *failed
+ * is its index and err its error; the rows before it stay added, it and the
+ * rows after it are not. 0 when all were added. */
+int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *failed, segdb_err *err);
+
 /* Rows added so far. */
 size_t ops_batch_rows(const ops_batch *b);
 
@@ -226,6 +232,27 @@ int ops_batch_commit(ops_batch *b, uint64_t *created, segdb_err *err);
 void ops_batch_free(ops_batch *b); /* NULL is a no-op */
 
 struct field;
+
+/* One checked value of an UPSERT, ready to apply (prepare parsed it). */
+typedef enum { PV_SET, PV_CLEAR } pv_op;
+typedef struct pval {
+    struct field *f;
+    pv_op op;
+    const char *s;     /* text, category, tags list */
+    size_t len;
+    int64_t i;         /* time, date, integer */
+    double d;          /* number */
+    uint32_t code;     /* enum, bool */
+} pval;
+
+/* Apply one value to a row, as UPSERT does (without the type rule, which
+ * looks at the whole contact). SEGDB_ENOMEM. */
+int ops_apply_value(segdb_t *db, uint32_t row, const pval *pv);
+
+/* SPEC 4.1 after an UPSERT wrote pv[0..n) to row: unless the UPSERT named
+ * type itself (names_type), a name, email, phone or purchases moves type up
+ * to the level the contact's data earns, never down. SEGDB_ENOMEM. */
+int ops_type_rule(segdb_t *db, uint32_t row, const pval *pv, size_t n, bool names_type);
 
 /* After rows lost a label of the tags or groups field f: those holding no
  * other label leave f's present bitmap. SEGDB_ENOMEM. */

@@ -203,6 +203,28 @@ int segdb_upsert(segdb_t *db, uint64_t id, const segdb_kv *kv, size_t n, int *cr
     return rc;
 }
 
+int segdb_upsert_batch(segdb_t *db, const segdb_contact *c, size_t n, uint64_t *created, segdb_err *err)
+{
+    *created = 0;
+    if (n == 0) return SEGDB_OK;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].n == 0)
+            return err_set(err, SEGDB_EINVAL, "contact %zu (id %llu): UPSERT needs at least one field and value", i,
+                           (unsigned long long)c[i].id);
+    ops_batch *b = ops_batch_create(db, store_now(db));
+    if (!b) return err_set(err, SEGDB_ENOMEM, "out of memory");
+    segdb_err e;
+    e.code = 0;
+    e.msg[0] = 0;
+    size_t failed;
+    int rc = ops_batch_add_many(b, c, n, &failed, &e);
+    if (rc == SEGDB_ENOMEM) err_set(err, rc, "out of memory");
+    else if (rc) err_set(err, rc, "contact %zu (id %llu): %s", failed, (unsigned long long)c[failed].id, e.msg);
+    else rc = ops_batch_commit(b, created, err);
+    ops_batch_free(b);
+    return rc;
+}
+
 int segdb_get(segdb_t *db, uint64_t id, const char *const *fields, size_t nfields, segdb_strvec *out,
               segdb_err *err)
 {
@@ -330,11 +352,24 @@ int segdb_explain(segdb_t *db, const char *filter, char **text, segdb_err *err)
     return SEGDB_OK;
 }
 
-int segdb_flush_indexes(segdb_t *db)
+/* segdb_flush_indexes' per-field work; the threads take the next field. */
+typedef struct flush_queue {
+    segdb_t *db;
+    uint32_t next;      /* atomic */
+    int rc;             /* atomic: SEGDB_ENOMEM once a field ran out */
+} flush_queue;
+
+static void flush_fields(void *arg)
 {
-    for (uint32_t k = 0; k < db->nfields; k++) {
-        field *f = db->fields[k];
-        if (f->ridx && rindex_flush(f->ridx)) return SEGDB_ENOMEM;
+    flush_queue *q = arg;
+    for (;;) {
+        uint32_t k = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED);
+        if (k >= q->db->nfields) return;
+        field *f = q->db->fields[k];
+        if (f->ridx && rindex_flush(f->ridx)) {
+            __atomic_store_n(&q->rc, SEGDB_ENOMEM, __ATOMIC_RELAXED);
+            continue;
+        }
         /* give back the slack of containers that grew one insert at a time;
          * fields everyone has become one run per chunk */
         roaring_bitmap_run_optimize(f->present);
@@ -344,6 +379,17 @@ int segdb_flush_indexes(segdb_t *db)
             for (uint32_t l = 0; l < f->ridx->nlevels; l++)
                 for (uint32_t i = 0; i < f->ridx->lv[l].n; i++) roaring_bitmap_shrink_to_fit(f->ridx->lv[l].bms[i]);
     }
+}
+
+int segdb_flush_indexes(segdb_t *db)
+{
+    /* fields are independent: filing the range indexes (most of the time
+     * after a bulk load) runs on every query thread */
+    flush_queue q = {.db = db};
+    void *args[EXEC_MAX_LANES];
+    for (int l = 0; l < EXEC_MAX_LANES; l++) args[l] = &q;
+    exec_run_tasks(db, flush_fields, args, exec_threads(db));
+    if (q.rc) return q.rc;
     roaring_bitmap_run_optimize(db->live);
     roaring_bitmap_run_optimize(db->universe);
     roaring_bitmap_shrink_to_fit(db->live);

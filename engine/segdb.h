@@ -140,6 +140,23 @@ typedef struct segdb_kv {
 int segdb_upsert(segdb_t *db, uint64_t id, const segdb_kv *kv, size_t n, int *created,
                  segdb_err *err);
 
+/* One contact of segdb_upsert_batch: UPSERT id kv[0] ... kv[n - 1]. */
+typedef struct segdb_contact {
+    uint64_t id;
+    const segdb_kv *kv;
+    size_t n;
+} segdb_contact;
+
+/* n UPSERTs as one write: each contact is checked as segdb_upsert checks it
+ * (in order, as if the ones before it were applied); at the first that fails,
+ * nothing is applied and err says which ("contact 12 (id 1000011): ...").
+ * Otherwise all are applied and logged as one record; *created = the new
+ * ones. A batch of only new contacts with ascending ids (a bulk load) is
+ * applied column by column, over up to query_threads threads, to the same
+ * state as n segdb_upsert calls. */
+int segdb_upsert_batch(segdb_t *db, const segdb_contact *c, size_t n, uint64_t *created,
+                       segdb_err *err);
+
 /* GET id [field...]: on success fills out with field, value pairs (only the
  * fields the contact has, or exactly the asked fields with NULL for absent).
  * Returns 1 when found, 0 when no such contact, <0 on error. */

@@ -62,6 +62,14 @@ enum { STATUS_NEVER = 1, STATUS_SUBSCRIBED, STATUS_UNSUBSCRIBED };
 enum { REL_NEW = 1, REL_APPROACHED, REL_HOT, REL_POTENTIAL, REL_LOST, REL_WON, REL_DONT_FORGET };
 enum { BOOL_NO = 1, BOOL_YES = 2 };
 
+/* dict_intern's memory of recent spellings: a hash of the bytes as written
+ * and the code they had (checked against the code's display text). */
+#define DICT_SPELLINGS 256u
+typedef struct dict_spelling {
+    uint64_t h;
+    uint32_t code;
+} dict_spelling;
+
 /* A dictionary of folded values -> codes 1..n-1 (code 0 unused). */
 typedef struct dict {
     char **display;             /* first spelling seen */
@@ -70,6 +78,7 @@ typedef struct dict {
     uint32_t n, cap;            /* n includes the unused code 0 */
     uint32_t *slots;            /* open addressing: code or 0 */
     uint32_t nslots;
+    dict_spelling *spell;       /* DICT_SPELLINGS entries, direct-mapped, or NULL */
 } dict;
 
 /* The rows of a text value that several contacts share: a sorted array while
@@ -104,7 +113,16 @@ typedef struct textdict {
     uint32_t *slots;            /* folded hash: 5 hash-tag bits | 27-bit first code with that value */
     uint32_t nslots;
     uint32_t *row_code;         /* per row, 0 = missing (col_alloc) */
+    struct td_spelling *spell;  /* store_set_text_rows' spellings (TEXT_FOLD fields), or NULL */
 } textdict;
+
+/* A textdict's memory of recent originals (bulk loads of names): a hash of
+ * the bytes as written and their code, checked against the code's original. */
+#define TD_SPELLINGS 8192u
+typedef struct td_spelling {
+    uint64_t h;
+    uint32_t code;
+} td_spelling;
 
 typedef struct field {
     char name[SEGDB_MAX_FIELD_NAME_BYTES + 1];
@@ -187,6 +205,15 @@ static inline uint64_t field_key(const field *f, uint32_t row)
 
 /* ---- anonymous-mapping arrays ---- */
 #define COL_HUGE_MIN_BYTES (4u << 20) /* smaller mappings never get huge pages */
+/* Hash-table slots (the id map, text dictionaries) and the text
+ * dictionaries' per-value arrays and string arenas: zero-filled mappings like
+ * col_alloc / col_grow (free with col_free), always madvise(MADV_HUGEPAGE)d
+ * from TABLE_HUGE_MIN_BYTES. They are read at random (a probe, a shared
+ * name's code) and filled densely, so 2 MiB pages cost little memory and
+ * save a page walk per access: a 10M bulk load stalled on those walks. */
+#define TABLE_HUGE_MIN_BYTES (2u << 20)
+void *table_alloc(size_t bytes);
+void *table_grow(void *p, size_t old_bytes, size_t new_bytes);
 void *col_alloc(size_t bytes);
 void *col_grow(void *p, size_t old_bytes, size_t new_bytes); /* NULL on failure (p kept) */
 void col_free(void *p, size_t bytes);
@@ -203,6 +230,19 @@ char *store_field_names(segdb_t *db);
 int64_t store_now(segdb_t *db);            /* clock (or the record time during apply) */
 uint32_t store_row_of(segdb_t *db, uint64_t id);   /* UINT32_MAX when absent */
 int store_new_row(segdb_t *db, uint64_t id, uint32_t *row); /* SEGDB_ENOMEM */
+/* Rows for n new contacts at once (bulk loads): ids[0..n) strictly ascending
+ * and above every id the store has held, so none exists. They get rows
+ * *first .. *first + n - 1, live, in the id map, with their bucket: the state
+ * n store_new_row calls leave (bitmaps may hold runs where those hold bits).
+ * SEGDB_ENOMEM, with nothing changed but reserved capacity. */
+int store_new_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first);
+/* Rows first .. first + n - 1 (new, so zero) are about to be written in f's
+ * columns (and, for birthday, its derived ones): write their zeros now. A
+ * column page is first read by the write path (is the value already there?):
+ * untouched, that read maps the shared zero page and the write then copies
+ * it, a second fault whose TLB shootdown interrupts every thread of the
+ * process. Writing first takes one fault and no shootdown. */
+void store_touch_rows(segdb_t *db, field *f, uint32_t first, uint32_t n);
 void store_delete_row(segdb_t *db, uint32_t row);  /* leaves every index */
 bool store_row_live(segdb_t *db, uint32_t row);
 void store_set_archived(segdb_t *db, uint32_t row, bool archived);
@@ -211,6 +251,12 @@ void store_set_archived(segdb_t *db, uint32_t row, bool archived);
 bool store_has(const field *f, uint32_t row);
 void store_clear(segdb_t *db, field *f, uint32_t row);            /* unset the value */
 int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t len);
+/* store_set_text(db, f, rows[k], vals[k], lens[k]) for k = 0..n-1 in order,
+ * folding and hashing a few values ahead and prefetching their dictionary
+ * slots, so n random slots cost about one miss's time, not n. Values must be
+ * valid for f (UPSERT's checks passed). SEGDB_ENOMEM (rows before k applied). */
+int store_set_text_rows(segdb_t *db, field *f, const uint32_t *rows, const char *const *vals,
+                        const size_t *lens, size_t n);
 int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code); /* ENUM/BOOL/CATEGORY */
 int store_set_int(segdb_t *db, field *f, uint32_t row, int64_t v);      /* TIME/DATE/INTEGER */
 int store_set_number(segdb_t *db, field *f, uint32_t row, double v);

@@ -1,0 +1,446 @@
+/*
+ * test_load.c — Criterion suite `load`: segdb_upsert_batch and the bulk-load
+ * path behind it (load.h).
+ *
+ * The bulk-load path applies a batch of new contacts column by column, over
+ * the handle's threads, and must leave exactly the state that one
+ * segdb_upsert per contact leaves. So every test here writes the same
+ * contacts twice, into two handles (a batch into one, UPSERT by UPSERT into
+ * the other), and compares the two stores structure by structure through the
+ * engine's internal headers: rows and ids, every field's present bitmap,
+ * dictionary codes in order with their spellings and bitmaps, text values with
+ * their codes, originals and reference counts, every column value, and every
+ * range-index bucket after filing. The contacts are the benchmark's generated
+ * ones (bench/gen.c) mixed with hand-made rows that name a field twice, clear
+ * fields, set type, created_at and groups themselves, and share names and
+ * emails. Errors: the failing contact is named and nothing is applied.
+ */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "segdb.h"
+#include "store.h"
+
+#include "../bench/gen.c"
+
+static int64_t g_now = 1764000000; /* 2025-11-24T16:00:00Z */
+static int64_t fixed_clock(void *ctx) { return *(int64_t *)ctx; }
+
+static char g_group[64]; /* the code of the group "Đại lý" */
+
+static segdb_t *open_db(uint32_t threads)
+{
+    segdb_options o;
+    segdb_options_init(&o);
+    o.clock_fn = fixed_clock;
+    o.clock_ctx = &g_now;
+    o.query_threads = threads;
+    segdb_t *db = segdb_open(&o);
+    cr_assert_not_null(db);
+    segdb_err err = {0};
+    cr_assert_eq(segdb_field_create(db, "score", "number", &err), 0, "%s", err.msg);
+    cr_assert_eq(segdb_field_create(db, "visits", "integer", &err), 0, "%s", err.msg);
+    cr_assert_eq(segdb_field_create(db, "plan", "category", &err), 0, "%s", err.msg);
+    cr_assert_eq(segdb_field_create(db, "vip", "bool", &err), 0, "%s", err.msg);
+    cr_assert_eq(segdb_field_create(db, "renewal", "time", &err), 0, "%s", err.msg);
+    cr_assert_eq(segdb_field_create(db, "note", "text", &err), 0, "%s", err.msg);
+    char *code = NULL;
+    cr_assert_eq(segdb_group_create(db, "Đại lý", "", &code, &err), 0, "%s", err.msg);
+    snprintf(g_group, sizeof g_group, "%s", code);
+    free(code);
+    return db;
+}
+
+/* ---- contacts --------------------------------------------------------------- */
+
+#define MAX_KV 24
+
+typedef struct contact {
+    uint64_t id;
+    size_t n;
+    segdb_kv kv[MAX_KV];
+    char buf[1024];
+    size_t used;
+} contact;
+
+static void put(contact *c, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(contact *c, const char *name, const char *fmt, ...)
+{
+    cr_assert_lt(c->n, MAX_KV);
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(c->buf + c->used, sizeof c->buf - c->used, fmt, ap);
+    va_end(ap);
+    cr_assert(len >= 0 && (size_t)len < sizeof c->buf - c->used);
+    c->kv[c->n++] = (segdb_kv){.name = name, .value = c->buf + c->used, .value_len = (size_t)len};
+    c->used += (size_t)len + 1;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+static uint32_t rnd(uint32_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+
+static const char *const SPELLED_NAMES[] = {"Nguyễn Thị Linh", "Nguyen Thi Linh", "Trần Văn Anh", "Lê Hữu Đức",
+                                    "Phạm Minh Châu", "Hoàng Ngọc Lan"};
+static const char *const SPELLED_CITIES[] = {"Hồ Chí Minh", "Hà Nội", "Đà Nẵng", "Cần Thơ", "hà nội", "HO CHI MINH"};
+
+/* Contact i of a set: the generator's contact, or (every third) a hand-made
+ * one that repeats fields, clears some and sets the ones with defaults. */
+static void make_contact(contact *c, uint64_t i, uint64_t id)
+{
+    memset(c, 0, sizeof *c);
+    c->id = id;
+    if (i % 3) {
+        gen_contact_t g;
+        gen_contact(7, i, &g);
+        for (size_t k = 0; k < g.nkv; k++) put(c, g.kv[k].name, "%.*s", (int)g.kv[k].value_len, g.kv[k].value);
+        if (i % 5 == 0) put(c, "score", "%u.%u", rnd(1000), rnd(100));
+        if (i % 7 == 0) put(c, "plan", "%s", rnd(2) ? "Gói Vàng" : "goi vang");
+        return;
+    }
+    put(c, "name", "%s", SPELLED_NAMES[rnd(6)]);
+    if (rnd(4) == 0) put(c, "NAME", "%s", SPELLED_NAMES[rnd(6)]); /* the field twice: the last wins */
+    if (rnd(2)) put(c, "email", "user%u@Example.com", rnd(40));
+    if (rnd(3) == 0) put(c, "phone", "09%08u", rnd(50));
+    put(c, "city", "%s", SPELLED_CITIES[rnd(6)]);
+    if (rnd(3) == 0) put(c, "city", "%s", rnd(2) ? "" : SPELLED_CITIES[rnd(6)]);
+    if (rnd(2)) put(c, "tags", "t%03u; vip ;t%03u", rnd(5), rnd(5));
+    if (rnd(5) == 0) put(c, "tags", "%s", rnd(2) ? "" : "khách quen");
+    if (rnd(4) == 0) put(c, "type", "%s", rnd(2) ? "visitor" : "customer");
+    if (rnd(4) == 0) put(c, "status", "subscribed");
+    if (rnd(4) == 0) put(c, "relationship", "hot");
+    if (rnd(4) == 0) put(c, "created_at", "%s", rnd(2) ? "" : "2021-03-04");
+    if (rnd(3) == 0) put(c, "purchases", "%u", rnd(4));
+    if (rnd(3) == 0) put(c, "birthday", "19%02u-0%u-1%u", 60 + rnd(40), 1 + rnd(9), rnd(10));
+    if (rnd(4) == 0) put(c, "birthday", "%s", "");
+    if (rnd(3) == 0) put(c, "groups", "%s", g_group);
+    if (rnd(3) == 0) put(c, "visits", "%d", (int)rnd(70000) - 100);
+    if (rnd(3) == 0) put(c, "vip", "%s", rnd(2) ? "yes" : "no");
+    if (rnd(3) == 0) put(c, "renewal", "2026-0%u-01", 1 + rnd(9));
+    if (rnd(3) == 0) put(c, "note", "%s", rnd(2) ? "gọi lại" : "");
+    if (rnd(6) == 0) put(c, "identifier", "ext-%llu", (unsigned long long)id);
+}
+
+/* ---- comparing two stores --------------------------------------------------- */
+
+static void same_bitmap(const roaring_bitmap_t *a, const roaring_bitmap_t *b, const char *what, const char *f)
+{
+    cr_assert(roaring_bitmap_equals(a, b), "%s of %s differ (%llu vs %llu rows)", what, f,
+              (unsigned long long)roaring_bitmap_get_cardinality(a),
+              (unsigned long long)roaring_bitmap_get_cardinality(b));
+}
+
+static bool collect(uint32_t row, void *ctx)
+{
+    roaring_bitmap_add(ctx, row);
+    return true;
+}
+
+static roaring_bitmap_t *text_rows(const textdict *td, uint32_t c)
+{
+    roaring_bitmap_t *r = roaring_bitmap_create();
+    if (td->multi[c]) tpost_each(&td->posts[td->multi[c] - 1], collect, r);
+    else if (td->last_row[c] != UINT32_MAX) roaring_bitmap_add(r, td->last_row[c]);
+    return r;
+}
+
+static void same_text(const field *fa, const field *fb)
+{
+    const textdict *a = fa->text, *b = fb->text;
+    cr_assert_eq(a->n, b->n, "%s: %u vs %u distinct values", fa->name, a->n, b->n);
+    for (uint32_t c = 1; c < a->n; c++) {
+        cr_assert_str_eq(store_text_orig(a, c), store_text_orig(b, c), "%s code %u", fa->name, c);
+        cr_assert_str_eq(a->fold + a->fold_off[c], b->fold + b->fold_off[c], "%s code %u", fa->name, c);
+        cr_assert_eq(a->refs[c], b->refs[c], "%s code %u: refs", fa->name, c);
+        cr_assert_eq(td_next(a, c), td_next(b, c), "%s code %u: chain", fa->name, c);
+        roaring_bitmap_t *ra = text_rows(a, c), *rb = text_rows(b, c);
+        same_bitmap(ra, rb, "rows of a value", fa->name);
+        roaring_bitmap_free(ra);
+        roaring_bitmap_free(rb);
+    }
+}
+
+static void same_store(segdb_t *a, segdb_t *b)
+{
+    cr_assert_eq(segdb_flush_indexes(a), 0);
+    cr_assert_eq(segdb_flush_indexes(b), 0);
+    cr_assert_eq(a->nrows, b->nrows);
+    cr_assert_eq(a->max_id, b->max_id);
+    cr_assert_eq(a->ids_ascending, b->ids_ascending);
+    for (uint32_t r = 0; r < a->nrows; r++) {
+        cr_assert_eq(a->ids[r], b->ids[r], "row %u", r);
+        cr_assert_eq(store_row_of(a, a->ids[r]), r, "id map of row %u", r);
+    }
+    same_bitmap(a->live, b->live, "live", "the store");
+    same_bitmap(a->universe, b->universe, "universe", "the store");
+    cr_assert_eq(a->nfields, b->nfields);
+    for (uint32_t k = 0; k < a->nfields; k++) {
+        const field *fa = a->fields[k], *fb = b->fields[k];
+        cr_assert_str_eq(fa->name, fb->name);
+        same_bitmap(fa->present, fb->present, "present", fa->name);
+        cr_assert_eq(fa->dict.n, fb->dict.n, "%s: %u vs %u codes", fa->name, fa->dict.n, fb->dict.n);
+        for (uint32_t c = 1; c < fa->dict.n; c++) {
+            cr_assert_str_eq(fa->dict.display[c], fb->dict.display[c], "%s code %u", fa->name, c);
+            same_bitmap(fa->dict.bm[c], fb->dict.bm[c], fa->dict.display[c], fa->name);
+        }
+        if (fa->text) same_text(fa, fb);
+        for (uint32_t r = 0; r < a->nrows; r++) {
+            if (!roaring_bitmap_contains(fa->present, r)) continue;
+            switch (fa->kind) {
+            case SEGDB_KIND_TEXT:
+                cr_assert_eq(fa->text->row_code[r], fb->text->row_code[r], "%s row %u", fa->name, r);
+                break;
+            case SEGDB_KIND_ENUM:
+            case SEGDB_KIND_BOOL:
+            case SEGDB_KIND_CATEGORY:
+                cr_assert_eq(field_code(fa, r), field_code(fb, r), "%s row %u", fa->name, r);
+                break;
+            case SEGDB_KIND_NUMBER: cr_assert_eq(fa->f64[r], fb->f64[r], "%s row %u", fa->name, r); break;
+            case SEGDB_KIND_TIME:
+            case SEGDB_KIND_DATE:
+            case SEGDB_KIND_INTEGER:
+                cr_assert_eq(field_int(fa, r), field_int(fb, r), "%s row %u", fa->name, r);
+                break;
+            default: break;
+            }
+        }
+        if (!fa->ridx) continue;
+        for (uint32_t l = 0; l < fa->ridx->nlevels; l++) {
+            const rlevel *la = &fa->ridx->lv[l], *lb = &fb->ridx->lv[l];
+            cr_assert_eq(la->n, lb->n, "%s level %u: %u vs %u buckets", fa->name, l, la->n, lb->n);
+            for (uint32_t i = 0; i < la->n; i++) {
+                cr_assert_eq(la->keys[i], lb->keys[i]);
+                same_bitmap(la->bms[i], lb->bms[i], "a range bucket", fa->name);
+            }
+        }
+    }
+    segdb_err err = {0};
+    cr_assert_eq(segdb_verify(a, &err), 0, "DEBUG VERIFY of the batch-loaded store: %s", err.msg);
+}
+
+/* Writes contacts [0, n) with ids first_id + step * i: into `rows` one UPSERT
+ * each, into `batch` through segdb_upsert_batch in batches of 1..max_batch. */
+static void load_both(segdb_t *rows, segdb_t *batch, uint64_t from, uint64_t n, uint64_t first_id,
+                      uint64_t step, uint32_t max_batch)
+{
+    contact *cs = calloc(n, sizeof *cs);
+    segdb_contact *bc = calloc(n, sizeof *bc);
+    cr_assert(cs && bc);
+    for (uint64_t i = 0; i < n; i++) {
+        make_contact(&cs[i], from + i, first_id + step * i);
+        bc[i] = (segdb_contact){.id = cs[i].id, .kv = cs[i].kv, .n = cs[i].n};
+        int created = 0;
+        segdb_err err = {0};
+        cr_assert_eq(segdb_upsert(rows, cs[i].id, cs[i].kv, cs[i].n, &created, &err), 0, "contact %llu: %s",
+                     (unsigned long long)i, err.msg);
+    }
+    for (uint64_t i = 0; i < n;) {
+        uint64_t m = 1 + rnd(max_batch);
+        if (m > n - i) m = n - i;
+        uint64_t created = 0;
+        segdb_err err = {0};
+        cr_assert_eq(segdb_upsert_batch(batch, bc + i, m, &created, &err), 0, "%s", err.msg);
+        i += m;
+    }
+    free(bc);
+    free(cs);
+}
+
+Test(load, batch_of_new_contacts_leaves_what_upserts_leave)
+{
+    segdb_t *a = open_db(2), *b = open_db(2);
+    load_both(b, a, 0, 6000, 1000, 3, 1500);
+    same_store(a, b);
+    /* more new contacts after the first ones, and counts agree */
+    load_both(b, a, 6000, 3000, 100000, 1, 900);
+    same_store(a, b);
+    const char *filters[] = {"type:lead", "type:customer", "has:email", "city:\"Hà Nội\"", "tag:vip",
+                             "name:\"nguyen thi linh\"", "created_at < 2022-01-01", "birthday_month:3",
+                             "has:groups", "plan:\"goi vang\"", "score > 500", "visits < 0",
+                             "vip:yes", "has:note", "relationship:hot", "status:subscribed", "q:linh"};
+    for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+        uint64_t ca = 0, cb = 0;
+        segdb_err err = {0};
+        cr_assert_eq(segdb_count(a, filters[i], &ca, &err), 0, "%s: %s", filters[i], err.msg);
+        cr_assert_eq(segdb_count(b, filters[i], &cb, &err), 0, "%s: %s", filters[i], err.msg);
+        cr_assert_eq(ca, cb, "%s: %llu vs %llu", filters[i], (unsigned long long)ca, (unsigned long long)cb);
+    }
+    segdb_close(a);
+    segdb_close(b);
+}
+
+Test(load, one_thread_leaves_the_same_state)
+{
+    segdb_t *a = open_db(1), *b = open_db(1);
+    load_both(b, a, 0, 3000, 5, 1, 1200);
+    same_store(a, b);
+    segdb_close(a);
+    segdb_close(b);
+}
+
+Test(load, batches_that_are_not_bulk_loads_apply_row_by_row)
+{
+    segdb_t *a = open_db(2), *b = open_db(2);
+    load_both(b, a, 0, 2000, 1000, 2, 700);
+    /* now ids in and between the existing ones, updates of existing contacts,
+     * and a contact twice in one batch: the row-by-row path */
+    load_both(b, a, 2000, 2000, 1001, 1, 800);
+    load_both(b, a, 4000, 1000, 1000, 2, 800);
+    load_both(b, a, 5000, 60, 1002, 0, 30); /* one contact, many times in a batch */
+    same_store(a, b);
+    segdb_close(a);
+    segdb_close(b);
+}
+
+/* The log hook's records, copied. */
+typedef struct logcap {
+    void *rec[64];
+    size_t len[64];
+    uint64_t seq[64];
+    int n;
+} logcap;
+
+static int cap_log(void *ctx, uint64_t seq, const void *rec, size_t len, segdb_err *err)
+{
+    (void)err;
+    logcap *lc = ctx;
+    cr_assert_lt(lc->n, 64);
+    lc->rec[lc->n] = malloc(len);
+    memcpy(lc->rec[lc->n], rec, len);
+    lc->len[lc->n] = len;
+    lc->seq[lc->n++] = seq;
+    return 0;
+}
+
+Test(load, replaying_a_logged_batch_rebuilds_the_store)
+{
+    segdb_t *a = open_db(2), *b = open_db(2), *rows = open_db(2);
+    logcap lc = {0};
+    segdb_set_log(a, cap_log, &lc);
+    load_both(rows, a, 0, 4000, 77, 1, 1500);
+    cr_assert_gt(lc.n, 2);
+    for (int i = 0; i < lc.n; i++) {
+        segdb_err err = {0};
+        cr_assert_eq(segdb_apply_record(b, lc.seq[i], lc.rec[i], lc.len[i], &err), 0, "record %d: %s", i, err.msg);
+        free(lc.rec[i]);
+    }
+    same_store(b, a);
+    same_store(b, rows);
+    segdb_close(a);
+    segdb_close(b);
+    segdb_close(rows);
+}
+
+/* ---- errors ----------------------------------------------------------------- */
+
+static uint64_t count_all(segdb_t *db)
+{
+    uint64_t n = 0;
+    segdb_err err = {0};
+    cr_assert_eq(segdb_count(db, NULL, &n, &err), 0);
+    return n;
+}
+
+Test(load, a_bad_contact_is_named_and_nothing_is_applied)
+{
+    segdb_t *db = open_db(2);
+    /* 900 contacts: the checks run on both threads; the bad one is in the second half */
+    contact *cs = calloc(900, sizeof *cs);
+    segdb_contact *bc = calloc(900, sizeof *bc);
+    for (uint64_t i = 0; i < 900; i++) {
+        make_contact(&cs[i], i, 500 + i);
+        bc[i] = (segdb_contact){.id = cs[i].id, .kv = cs[i].kv, .n = cs[i].n};
+    }
+    contact bad = {0};
+    bad.id = 500 + 700;
+    put(&bad, "name", "Lê Văn Tám");
+    put(&bad, "email", "not-an-email");
+    bc[700] = (segdb_contact){.id = bad.id, .kv = bad.kv, .n = bad.n};
+    contact bad2 = {0};
+    bad2.id = 500 + 800;
+    put(&bad2, "gender", "maybe");
+    bc[800] = (segdb_contact){.id = bad2.id, .kv = bad2.kv, .n = bad2.n};
+    uint64_t created = 7;
+    segdb_err err = {0};
+    cr_assert_eq(segdb_upsert_batch(db, bc, 900, &created, &err), SEGDB_EINVAL);
+    cr_assert_eq(created, 0);
+    cr_assert(strstr(err.msg, "contact 700 (id 1200): invalid email 'not-an-email'") == err.msg, "%s", err.msg);
+    cr_assert_eq(count_all(db), 0);
+
+    /* an unknown field, a contact with no values, an identifier given twice */
+    contact unk = {0};
+    unk.id = 9;
+    put(&unk, "colour", "red");
+    segdb_contact one = {.id = unk.id, .kv = unk.kv, .n = unk.n};
+    cr_assert_eq(segdb_upsert_batch(db, &one, 1, &created, &err), SEGDB_EINVAL);
+    cr_assert(strstr(err.msg, "contact 0 (id 9): unknown field 'colour'") == err.msg, "%s", err.msg);
+    segdb_contact empty[2] = {bc[0], {.id = 3, .kv = NULL, .n = 0}};
+    cr_assert_eq(segdb_upsert_batch(db, empty, 2, &created, &err), SEGDB_EINVAL);
+    cr_assert_str_eq(err.msg, "contact 1 (id 3): UPSERT needs at least one field and value");
+    contact i1 = {0}, i2 = {0};
+    i1.id = 1;
+    put(&i1, "identifier", "zalo-1");
+    i2.id = 2;
+    put(&i2, "identifier", "zalo-1");
+    segdb_contact two[2] = {{.id = 1, .kv = i1.kv, .n = i1.n}, {.id = 2, .kv = i2.kv, .n = i2.n}};
+    cr_assert_eq(segdb_upsert_batch(db, two, 2, &created, &err), SEGDB_EINVAL);
+    cr_assert(strstr(err.msg, "contact 1 (id 2): identifier 'zalo-1' is given to contact 1") == err.msg, "%s",
+              err.msg);
+    cr_assert_eq(count_all(db), 0);
+
+    /* without the bad ones the batch goes in */
+    bc[700] = (segdb_contact){.id = cs[700].id, .kv = cs[700].kv, .n = cs[700].n};
+    bc[800] = (segdb_contact){.id = cs[800].id, .kv = cs[800].kv, .n = cs[800].n};
+    cr_assert_eq(segdb_upsert_batch(db, bc, 900, &created, &err), 0, "%s", err.msg);
+    cr_assert_eq(created, 900);
+    cr_assert_eq(count_all(db), 900);
+    cr_assert_eq(segdb_upsert_batch(db, bc, 0, &created, &err), 0);
+    cr_assert_eq(created, 0);
+    free(bc);
+    free(cs);
+    segdb_close(db);
+}
+
+/* ---- exec_run_tasks ------------------------------------------------------------ */
+
+typedef struct task_arg {
+    int *done;
+    int i;
+} task_arg;
+
+static void mark(void *arg)
+{
+    task_arg *t = arg;
+    __atomic_add_fetch(&t->done[t->i], 1, __ATOMIC_RELAXED);
+}
+
+Test(load, every_task_runs_once_whatever_the_threads)
+{
+    for (uint32_t threads = 1; threads <= 4; threads++) {
+        segdb_options o;
+        segdb_options_init(&o);
+        o.query_threads = threads;
+        segdb_t *db = segdb_open(&o);
+        for (int n = 0; n <= 7; n++) {
+            int done[7] = {0};
+            task_arg args[7];
+            void *ap[7];
+            for (int i = 0; i < n; i++) {
+                args[i] = (task_arg){.done = done, .i = i};
+                ap[i] = &args[i];
+            }
+            exec_run_tasks(db, mark, ap, n);
+            for (int i = 0; i < 7; i++) cr_assert_eq(done[i], i < n ? 1 : 0, "threads %u, %d tasks", threads, n);
+        }
+        segdb_close(db);
+    }
+}
