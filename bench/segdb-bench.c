@@ -4,7 +4,7 @@
  * a table (operation, N, p50 ms, p99 ms, ops/s, value); --tsv writes the same
  * rows as `name<TAB>n<TAB>p50_ms<TAB>p99_ms<TAB>value` for docs/benchmarks.md.
  *
- *   segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain] [--row-load]
+ *   segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain] [--row-load] [--load-only]
  *   segdb-bench --n N [--seed S] --gen-resp FILE | --gen-csv FILE
  *   segdb-bench --n N --write-load PORT [--clients C] [--first-id ID]
  *                      N UPSERTs to a running server over C connections, one
@@ -87,6 +87,7 @@ typedef struct opts {
     int explain;
     int write_load_port;      /* 0: no --write-load */
     bool row_load;            /* --row-load: one segdb_upsert per contact */
+    bool load_only;           /* --load-only: no queries */
     unsigned clients;
     uint64_t first_id;
 } opts;
@@ -629,7 +630,7 @@ static void print_checks(bench *b)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain] [--row-load]\n"
+            "usage: segdb-bench --n N [--seed S] [--runs R] [--tsv FILE] [--explain] [--row-load] [--load-only]\n"
             "       segdb-bench --n N [--seed S] [--gen-resp FILE] [--gen-csv FILE]\n"
             "  --n N          contacts to generate (ids %u .. %u+N-1)\n"
             "  --seed S       generator seed (default 1)\n"
@@ -637,6 +638,7 @@ static void usage(void)
             "  --tsv FILE     also write the rows as name, n, p50_ms, p99_ms, value (TSV)\n"
             "  --explain      print EXPLAIN of each query after loading\n"
             "  --row-load     load with one segdb_upsert per contact, not batches of 1,000\n"
+            "  --load-only    time the load (and its memory) only, no queries\n"
             "  --gen-resp F   write the contacts as RESP UPSERT commands (redis-cli --pipe) and exit\n"
             "  --gen-csv F    write the contacts as CSV with a header row and exit\n"
             "  --write-load P send N UPSERTs to the server on 127.0.0.1:P and print the rate\n"
@@ -682,6 +684,8 @@ static void parse_args(int argc, char **argv, opts *o)
         int has_val = i + 1 < argc;
         if (strcmp(a, "--row-load") == 0) {
             o->row_load = true;
+        } else if (strcmp(a, "--load-only") == 0) {
+            o->load_only = true;
         } else if (strcmp(a, "--explain") == 0) {
             o->explain = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -760,19 +764,22 @@ int main(int argc, char **argv)
     run_load(&b);
     if (b.o.explain)
         print_explain(&b);
-    run_and2(&b);
-    run_count(&b, Q_ENUM3);
-    run_count(&b, Q_RANGE);
-    run_count(&b, Q_MIXED);
-    run_count(&b, Q_OR20);
-    run_find(&b);
-    run_count(&b, Q_KEYWORD);
-    run_campaign(&b);
+    if (!b.o.load_only) {
+        run_and2(&b);
+        run_count(&b, Q_ENUM3);
+        run_count(&b, Q_RANGE);
+        run_count(&b, Q_MIXED);
+        run_count(&b, Q_OR20);
+        run_find(&b);
+        run_count(&b, Q_KEYWORD);
+        run_campaign(&b);
+    }
     snprintf(add_row(&b, "bytes_per_contact")->value_text, sizeof b.rows[0].value_text, "%s",
              b.bytes_per_contact);
 
     print_table(&b);
-    print_checks(&b);
+    if (!b.o.load_only)
+        print_checks(&b);
     if (b.o.tsv)
         write_tsv(&b);
     segdb_close(b.db);

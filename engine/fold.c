@@ -324,6 +324,35 @@ static inline size_t utf8_len_of(uint32_t cp)
 
 #define ASCII_MASK8 0x8080808080808080ull
 
+bool fold_text_clean(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        if (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            /* eight ASCII bytes, none of them 0 */
+            if (((w | ((w - 0x0101010101010101ull) & ~w)) & ASCII_MASK8) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        if (p[i] == 0)
+            return false;
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t n = utf8_decode(p + i, len - i, &cp);
+        if (n == 0 || cp == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 bool fold_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;

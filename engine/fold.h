@@ -27,6 +27,8 @@
 
 /* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool fold_utf8_valid(const char *s, size_t len);
+/* fold_utf8_valid and no NUL byte, in one pass (UPSERT's check of every value). */
+bool fold_text_clean(const char *s, size_t len);
 
 /* Number of Unicode code points in valid UTF-8 s[0..len). */
 size_t fold_utf8_chars(const char *s, size_t len);

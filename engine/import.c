@@ -446,6 +446,8 @@ static int header(imp *im, const csv_record *rec, segdb_err *err)
             return err_set(err, SEGDB_EINVAL, "MATCH %s needs %s %s column in the header row", match_word(im->match),
                            im->match == IMPORT_MATCH_PHONE ? "a" : "an", match_word(im->match));
         im->key_f = im->cols[im->key_col];
+        /* store_key reads the key's rows: rows a bulk load deferred join them first */
+        if (im->key_f && store_text_settle(im->key_f->text)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     }
     /* size the batch once: about one row per line, a value per column (a hint, capped) */
     size_t lines = 1;

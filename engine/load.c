@@ -1,14 +1,18 @@
 /*
  * load.c — bulk loads: a batch of new contacts applied column by column
  * (see load.h). The steps:
- *   1. rows: store_new_rows hands out the rows, fills the id map (slots
- *      prefetched) and marks them live in one range;
- *   2. cells by field: every field's values in row order, with each row's
- *      defaults (type visitor, status never_subscribed, relationship new,
- *      created_at = the write's time) first where the row doesn't set them;
- *   3. fields: split into parts of about equal cost, one part per thread;
- *      a text field's values go through store_set_text_rows, every other
- *      value through UPSERT's own ops_apply_value;
+ *   1. rows: store_add_rows hands the contacts their rows and marks them
+ *      live in one range;
+ *   2. values by field: each thread takes a range of rows (the one it
+ *      checked in ops_batch_add_many, still in its cache) and files their
+ *      values by field, in row order, each row's defaults (type visitor,
+ *      status never_subscribed, relationship new, created_at = the write's
+ *      time) first where the row doesn't set the field itself;
+ *   3. jobs, one per field with values and one for the id map's entries
+ *      (store_map_rows: a prefetched insert per row, a rehash now and then):
+ *      the threads take them, the costliest first; a field's values are its
+ *      ranges' in order; a text field's go through store_set_text_rows,
+ *      every other value through UPSERT's own ops_apply_value;
  *   4. the type rule of SPEC 4.1, row by row, once every field is written.
  */
 #include "load.h"
@@ -19,44 +23,58 @@
 #include "exec.h"
 #include "store.h"
 
-bool load_applies(const segdb_t *db, const uint64_t *ids, size_t n)
+bool load_applies(const segdb_t *db, const load_batch *lb)
 {
-    if (n == 0 || ids[0] <= db->max_id) return false;
-    for (size_t i = 1; i < n; i++)
-        if (ids[i] <= ids[i - 1]) return false;
+    if (lb->n == 0 || lb->ids[0] <= db->max_id) return false;
+    for (size_t i = 1; i < lb->n; i++)
+        if (lb->ids[i] <= lb->ids[i - 1]) return false;
     return true;
 }
 
 /* The fields a new contact gets a default for, unless it sets them. */
 enum { DEF_TYPE, DEF_STATUS, DEF_RELATIONSHIP, DEF_CREATED_AT, NDEFAULTS };
 
-/* One field's cells of the batch, in row order. */
-typedef struct field_cells {
-    field *f;
+/* Some of a field's values, in row order. */
+typedef struct cells {
     uint32_t *rows;
     const pval **pv;
-    size_t n;
-    uint64_t cost;      /* the split's estimate of the time to apply them */
-} field_cells;
+    size_t n, cap;
+} cells;
 
-/* The fields to apply, costliest first; each thread takes the next one. */
-typedef struct field_queue {
+/* One field's values (f), or the id map's entries (f NULL). */
+typedef struct field_job {
+    field *f;
+    uint64_t cost;          /* estimate, for the order the threads take jobs in */
+    bool done;
+} field_job;
+
+/* A batch on its way: the rows split into np ranges, each gathered by one
+ * thread into grid[p * nf + field id]; then the jobs, costliest first, each
+ * thread taking the next one. */
+typedef struct load_run {
     segdb_t *db;
-    uint32_t first, nrows;  /* the batch's rows */
-    field_cells **fields;
-    size_t nfields;
+    const load_batch *lb;
+    uint32_t first;         /* the batch's first row */
+    const pval *defs;       /* NDEFAULTS defaults */
+    uint32_t nf;
+    int np;
+    cells *grid;
+    field_job **jobs;
+    size_t njobs;
     size_t next;            /* atomic */
-} field_queue;
+} load_run;
 
-/* One thread's share. */
+/* One thread: its range of rows, its error. */
 typedef struct part {
-    field_queue *q;
+    load_run *run;
+    int p;
     int rc;
 } part;
 
-/* Rough relative time per cell by kind, from profiles of a 10M load: a text
+/* Rough relative time per value by kind, from profiles of a 10M load: a text
  * value folds, hashes and probes a dictionary; a tag list parses and interns
- * each tag; the rest write a column and a bitmap or two. */
+ * each tag; a category interns one value; the rest write a column and a
+ * bitmap or two. */
 static uint64_t cell_cost(const field *f)
 {
     switch (f->kind) {
@@ -67,154 +85,193 @@ static uint64_t cell_cost(const field *f)
     }
 }
 
-/* A text field's cells: runs of values to set go through
- * store_set_text_rows, clears through ops_apply_value. */
-static int apply_text(segdb_t *db, field_cells *fc)
+/* An id-map entry's cost in cell_cost's units: a prefetched random slot
+ * (or, when the map grows, a re-inserted one). */
+#define ID_MAP_COST 1
+
+/* Appends (row, pv); the arrays start with room for hint values. */
+static int cells_add(cells *c, size_t hint, uint32_t row, const pval *pv)
 {
-    const char **vals = malloc((fc->n ? fc->n : 1) * sizeof *vals);
-    size_t *lens = malloc((fc->n ? fc->n : 1) * sizeof *lens);
-    uint32_t *rows = malloc((fc->n ? fc->n : 1) * sizeof *rows);
-    int rc = vals && lens && rows ? SEGDB_OK : SEGDB_ENOMEM;
-    size_t k = 0;
-    while (!rc && k < fc->n) {
-        /* a run of values to set */
-        size_t m = 0;
-        for (; k < fc->n; k++) {
-            const pval *pv = fc->pv[k];
-            if (pv->op != PV_SET) break;
-            rows[m] = fc->rows[k];
-            vals[m] = pv->s;
-            lens[m++] = pv->len;
-        }
-        if (m) rc = store_set_text_rows(db, fc->f, rows, vals, lens, m);
-        if (!rc && k < fc->n) rc = ops_apply_value(db, fc->rows[k], fc->pv[k]), k++;
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : hint ? hint : 16;
+        uint32_t *r = realloc(c->rows, nc * sizeof *r);
+        if (r) c->rows = r;
+        const pval **v = realloc(c->pv, nc * sizeof *v);
+        if (v) c->pv = v;
+        if (!r || !v) return SEGDB_ENOMEM;
+        c->cap = nc;
     }
+    c->rows[c->n] = row;
+    c->pv[c->n++] = pv;
+    return SEGDB_OK;
+}
+
+/* Round 1, thread p: the values of rows [from, to) by field, in row order, a
+ * row's defaults before its own values. The same ranges as the checks'
+ * (ops_batch_add_many), so each thread reads the values it just checked. */
+static void gather_part(void *arg)
+{
+    part *pt = arg;
+    load_run *run = pt->run;
+    const load_batch *lb = run->lb;
+    const pval *pv = lb->pv, *defs = run->defs;
+    cells *grid = run->grid + (size_t)pt->p * run->nf;
+    size_t from = lb->n * (size_t)pt->p / (size_t)run->np, to = lb->n * (size_t)(pt->p + 1) / (size_t)run->np;
+    size_t hint = to - from;
+    for (size_t i = from; i < to && !pt->rc; i++) {
+        uint32_t row = run->first + (uint32_t)i;
+        size_t k0 = lb->koff[i], k1 = lb->koff[i + 1];
+        uint8_t sets = 0; /* the defaulted fields the row sets itself */
+        for (size_t k = k0; k < k1; k++)
+            if (pv[k].op == PV_SET)
+                for (int d = 0; d < NDEFAULTS; d++)
+                    if (pv[k].f == defs[d].f) sets |= (uint8_t)(1u << d);
+        for (int d = 0; d < NDEFAULTS && !pt->rc; d++)
+            if (!(sets >> d & 1)) pt->rc = cells_add(&grid[defs[d].f->id], hint, row, &defs[d]);
+        for (size_t k = k0; k < k1 && !pt->rc; k++) pt->rc = cells_add(&grid[pv[k].f->id], hint, row, &pv[k]);
+    }
+}
+
+/* A text field's values: runs of values to set go through
+ * store_set_text_rows, clears through ops_apply_value. */
+static int apply_text(load_run *run, field *f)
+{
+    size_t total = 0;
+    for (int p = 0; p < run->np; p++) total += run->grid[(size_t)p * run->nf + f->id].n;
+    const char **vals = malloc((total ? total : 1) * sizeof *vals);
+    size_t *lens = malloc((total ? total : 1) * sizeof *lens);
+    uint32_t *rows = malloc((total ? total : 1) * sizeof *rows);
+    int rc = vals && lens && rows ? SEGDB_OK : SEGDB_ENOMEM;
+    size_t m = 0;
+    for (int p = 0; p < run->np && !rc; p++) {
+        const cells *c = &run->grid[(size_t)p * run->nf + f->id];
+        for (size_t k = 0; k < c->n && !rc; k++) {
+            if (c->pv[k]->op == PV_SET) {
+                rows[m] = c->rows[k];
+                vals[m] = c->pv[k]->s;
+                lens[m++] = c->pv[k]->len;
+                continue;
+            }
+            if (m) rc = store_set_text_rows(run->db, f, rows, vals, lens, m);
+            m = 0;
+            if (!rc) rc = ops_apply_value(run->db, c->rows[k], c->pv[k]);
+        }
+    }
+    if (!rc && m) rc = store_set_text_rows(run->db, f, rows, vals, lens, m);
     free(vals);
     free(lens);
     free(rows);
     return rc;
 }
 
-static void apply_part(void *arg)
+static int run_job(load_run *run, field_job *j)
 {
-    part *p = arg;
-    field_queue *q = p->q;
+    if (!j->f) {
+        store_map_rows(run->db, run->first, (uint32_t)run->lb->n);
+        j->done = true;
+        return SEGDB_OK;
+    }
+    store_touch_rows(run->db, j->f, run->first, (uint32_t)run->lb->n);
+    if (j->f->kind == SEGDB_KIND_TEXT) return apply_text(run, j->f);
+    int rc = SEGDB_OK;
+    for (int p = 0; p < run->np && !rc; p++) {
+        const cells *c = &run->grid[(size_t)p * run->nf + j->f->id];
+        for (size_t k = 0; k < c->n && !rc; k++) rc = ops_apply_value(run->db, c->rows[k], c->pv[k]);
+    }
+    return rc;
+}
+
+/* Round 2: jobs until none is left (or one failed). */
+static void run_jobs(void *arg)
+{
+    part *pt = arg;
+    load_run *run = pt->run;
     for (;;) {
-        size_t i = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED);
-        if (i >= q->nfields) break;
-        field_cells *fc = q->fields[i];
-        store_touch_rows(q->db, fc->f, q->first, q->nrows);
-        if (fc->f->kind == SEGDB_KIND_TEXT)
-            p->rc = apply_text(q->db, fc);
-        else
-            for (size_t k = 0; k < fc->n && !p->rc; k++) p->rc = ops_apply_value(q->db, fc->rows[k], fc->pv[k]);
-        if (p->rc) {
-            __atomic_store_n(&q->next, q->nfields, __ATOMIC_RELAXED); /* the others stop too */
-            break;
+        size_t i = __atomic_fetch_add(&run->next, 1, __ATOMIC_RELAXED);
+        if (i >= run->njobs) return;
+        pt->rc = run_job(run, run->jobs[i]);
+        if (pt->rc) {
+            __atomic_store_n(&run->next, run->njobs, __ATOMIC_RELAXED); /* the others stop too */
+            return;
         }
     }
 }
 
 static int cmp_cost_desc(const void *a, const void *b)
 {
-    const field_cells *x = *(const field_cells *const *)a, *y = *(const field_cells *const *)b;
+    const field_job *x = *(const field_job *const *)a, *y = *(const field_job *const *)b;
     if (x->cost != y->cost) return x->cost < y->cost ? 1 : -1;
-    return x->f->id < y->f->id ? -1 : x->f->id > y->f->id; /* deterministic */
+    uint32_t xi = x->f ? x->f->id : UINT32_MAX, yi = y->f ? y->f->id : UINT32_MAX;
+    return xi < yi ? -1 : xi > yi; /* deterministic */
 }
 
-/* Contacts below this are not worth waking a worker for. */
+/* Contacts below this are not worth waking a worker for (ops.c checks them
+ * over the threads from the same number, so both split rows alike). */
 #define LOAD_PARALLEL_MIN_ROWS 256u
 
-int load_apply(segdb_t *db, int64_t time, const uint64_t *ids, size_t n, const size_t *koff,
-               const pval *pv, const bool *names_type)
+int load_apply(segdb_t *db, const load_batch *lb)
 {
+    size_t n = lb->n;
     if (n > UINT32_MAX) return SEGDB_ENOMEM;
     uint32_t r0;
-    int rc = store_new_rows(db, ids, (uint32_t)n, &r0);
+    int rc = store_add_rows(db, lb->ids, (uint32_t)n, &r0); /* the id map fills in a job */
     if (rc) return rc;
 
-    pval defs[NDEFAULTS] = {
+    const pval defs[NDEFAULTS] = {
         [DEF_TYPE] = {.f = db->fields[F_TYPE], .op = PV_SET, .code = TYPE_VISITOR},
         [DEF_STATUS] = {.f = db->fields[F_STATUS], .op = PV_SET, .code = STATUS_NEVER},
         [DEF_RELATIONSHIP] = {.f = db->fields[F_RELATIONSHIP], .op = PV_SET, .code = REL_NEW},
-        [DEF_CREATED_AT] = {.f = db->fields[F_CREATED_AT], .op = PV_SET, .i = time},
+        [DEF_CREATED_AT] = {.f = db->fields[F_CREATED_AT], .op = PV_SET, .i = lb->time},
     };
-    uint32_t nf = db->nfields;
-    size_t ncells = koff[n] + (size_t)n * NDEFAULTS;
-    field_cells *fcs = calloc(nf, sizeof *fcs);
-    size_t *fill = calloc(nf, sizeof *fill);
-    uint8_t *sets = malloc(n);             /* per row: which defaults it sets itself */
-    uint32_t *rows = malloc(ncells * sizeof *rows);
-    const pval **pvs = malloc(ncells * sizeof *pvs);
-    field_cells **order = calloc(nf, sizeof *order);
-    if (!fcs || !fill || !sets || !rows || !pvs || !order) {
+    int np = n < LOAD_PARALLEL_MIN_ROWS ? 1 : exec_threads(db);
+    load_run run = {.db = db, .lb = lb, .first = r0, .defs = defs, .nf = db->nfields, .np = np};
+    uint32_t nf = run.nf;
+    run.grid = calloc((size_t)np * nf, sizeof *run.grid);
+    field_job *jobs = calloc(nf + 1, sizeof *jobs);
+    run.jobs = calloc(nf + 1, sizeof *run.jobs);
+    part parts[EXEC_MAX_LANES];
+    void *args[EXEC_MAX_LANES];
+    for (int p = 0; p < np; p++) {
+        parts[p] = (part){.run = &run, .p = p};
+        args[p] = &parts[p];
+    }
+    if (!run.grid || !jobs || !run.jobs) {
         rc = SEGDB_ENOMEM;
         goto done;
     }
 
-    /* count each field's cells, defaults included */
-    for (size_t i = 0; i < n; i++) {
-        uint8_t m = 0;
-        for (size_t k = koff[i]; k < koff[i + 1]; k++) {
-            const field *f = pv[k].f;
-            fcs[f->id].n++;
-            if (pv[k].op != PV_SET) continue;
-            for (int d = 0; d < NDEFAULTS; d++)
-                if (f == defs[d].f) m |= (uint8_t)(1u << d);
-        }
-        sets[i] = m;
-        for (int d = 0; d < NDEFAULTS; d++)
-            if (!(m >> d & 1)) fcs[defs[d].f->id].n++;
-    }
-    size_t off = 0;
-    for (uint32_t id = 0; id < nf; id++) {
-        fcs[id].f = db->fields[id];
-        fcs[id].rows = rows + off;
-        fcs[id].pv = pvs + off;
-        fcs[id].cost = fcs[id].n * cell_cost(db->fields[id]);
-        off += fcs[id].n;
-    }
-    /* fill them in row order, a row's defaults before its own values */
-    for (size_t i = 0; i < n; i++) {
-        uint32_t row = r0 + (uint32_t)i;
-        for (int d = 0; d < NDEFAULTS; d++) {
-            if (sets[i] >> d & 1) continue;
-            field_cells *fc = &fcs[defs[d].f->id];
-            fc->rows[fill[fc->f->id]] = row;
-            fc->pv[fill[fc->f->id]++] = &defs[d];
-        }
-        for (size_t k = koff[i]; k < koff[i + 1]; k++) {
-            field_cells *fc = &fcs[pv[k].f->id];
-            fc->rows[fill[fc->f->id]] = row;
-            fc->pv[fill[fc->f->id]++] = &pv[k];
-        }
-    }
+    exec_run_tasks(db, gather_part, args, np);
+    for (int p = 0; p < np && !rc; p++) rc = parts[p].rc;
+    if (rc) goto done;
 
-    /* the threads take whole fields, the costliest first (longest-first
-     * keeps the last field to finish short) */
-    field_queue q = {.db = db, .first = r0, .nrows = (uint32_t)n, .fields = order};
-    for (uint32_t id = 0; id < nf; id++)
-        if (fcs[id].n) order[q.nfields++] = &fcs[id];
-    qsort(order, q.nfields, sizeof *order, cmp_cost_desc);
-    part parts[EXEC_MAX_LANES];
-    void *args[EXEC_MAX_LANES];
-    int np = n < LOAD_PARALLEL_MIN_ROWS ? 1 : exec_threads(db);
-    for (int p = 0; p < np; p++) {
-        parts[p] = (part){.q = &q};
-        args[p] = &parts[p];
+    /* a job per field with values, and the id map's */
+    for (uint32_t id = 0; id < nf; id++) {
+        size_t m = 0;
+        for (int p = 0; p < np; p++) m += run.grid[(size_t)p * nf + id].n;
+        if (!m) continue;
+        jobs[id] = (field_job){.f = db->fields[id], .cost = m * cell_cost(db->fields[id])};
+        run.jobs[run.njobs++] = &jobs[id];
     }
-    exec_run_tasks(db, apply_part, args, np);
+    jobs[nf] = (field_job){.f = NULL, .cost = store_map_work(db, (uint32_t)n) * ID_MAP_COST};
+    run.jobs[run.njobs++] = &jobs[nf];
+    qsort(run.jobs, run.njobs, sizeof *run.jobs, cmp_cost_desc);
+    exec_run_tasks(db, run_jobs, args, np);
     for (int p = 0; p < np && !rc; p++) rc = parts[p].rc;
 
     /* SPEC 4.1's type rule looks at the whole contact: after every field */
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = ops_type_rule(db, r0 + (uint32_t)i, pv + koff[i], koff[i + 1] - koff[i], names_type[i]);
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t k0 = lb->koff[i];
+        rc = ops_type_rule(db, r0 + (uint32_t)i, lb->pv + k0, lb->koff[i + 1] - k0, lb->names_type[i]);
+    }
 done:
-    free(fcs);
-    free(fill);
-    free(sets);
-    free(rows);
-    free(pvs);
-    free(order);
+    /* the rows exist: whatever failed, keep them findable */
+    if (!jobs || !jobs[nf].done) store_map_rows(db, r0, (uint32_t)n);
+    for (size_t g = 0; run.grid && g < (size_t)np * nf; g++) {
+        free(run.grid[g].rows);
+        free(run.grid[g].pv);
+    }
+    free(run.grid);
+    free(jobs);
+    free(run.jobs);
     return rc;
 }

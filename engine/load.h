@@ -13,7 +13,7 @@
  * The result is the state UPSERT's row-by-row apply leaves, value for value:
  * the same rows, dictionary codes, bitmap contents and range-index rows (a
  * bitmap may hold a run container where row-by-row inserts built bits). The
- * differential and batch tests compare the two.
+ * load and differential tests compare the two.
  */
 #ifndef LOAD_H
 #define LOAD_H
@@ -25,16 +25,25 @@
 #include "ops.h"
 #include "segdb.h"
 
-/* True when load_apply can take these n ids: n > 0, strictly ascending, and
- * the first above every id the store has held (so every one is new). */
-bool load_applies(const segdb_t *db, const uint64_t *ids, size_t n);
+/* A checked batch of UPSERTs, as ops_batch holds it: contact i is ids[i]
+ * with the values pv[koff[i] .. koff[i + 1]) and names_type[i] as prepare
+ * reported it; time is the write's time (created_at's default). */
+typedef struct load_batch {
+    int64_t time;
+    size_t n;
+    const uint64_t *ids;
+    const size_t *koff;
+    const pval *pv;
+    const bool *names_type;
+} load_batch;
 
-/* Apply n new contacts as n UPSERTs would, in order: contact i is ids[i] with
- * the checked values pv[koff[i] .. koff[i + 1]), names_type[i] as prepare
- * reported it; time is the write's time (created_at's default). Only when
- * load_applies(db, ids, n). SEGDB_ENOMEM (then partly applied, as an apply
- * that runs out of memory row by row would be). */
-int load_apply(segdb_t *db, int64_t time, const uint64_t *ids, size_t n, const size_t *koff,
-               const pval *pv, const bool *names_type);
+/* True when load_apply can take the batch: n > 0, ids strictly ascending, and
+ * the first above every id the store has held (so every one is new). */
+bool load_applies(const segdb_t *db, const load_batch *lb);
+
+/* Apply the batch as lb->n UPSERTs would, in order. Only when
+ * load_applies(db, lb). SEGDB_ENOMEM (then partly applied, as an apply that
+ * runs out of memory row by row would be). */
+int load_apply(segdb_t *db, const load_batch *lb);
 
 #endif /* LOAD_H */

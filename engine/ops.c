@@ -231,6 +231,7 @@ static uint64_t get_var(rbuf *b)
 
 static int check_text(const char *fname, const char *s, size_t len, segdb_err *err)
 {
+    if (fold_text_clean(s, len)) return SEGDB_OK;
     if (memchr(s, 0, len))
         return err_set(err, SEGDB_EINVAL, "value of '%s' contains a NUL byte", fname);
     if (!fold_utf8_valid(s, len))
@@ -542,6 +543,7 @@ static int set_identifier_check(segdb_t *db, const pval *pv, const roaring_bitma
     if (n == 0) return SEGDB_OK;
     uint32_t row = roaring_bitmap_minimum(rows);
     const textdict *td = pv->f->text;
+    if (store_text_settle(pv->f->text)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     uint32_t c = textdict_find(td, pv->s, pv->len);
     if (c && td->refs[c] > 0 && td->last_row[c] != row)
         return err_set(err, SEGDB_EINVAL, "identifier '%.*s' already belongs to contact %llu",
@@ -826,6 +828,18 @@ ops_batch *ops_batch_create(segdb_t *db, int64_t time)
     return b;
 }
 
+void ops_batch_reset(ops_batch *b, int64_t time)
+{
+    b->time = time;
+    b->committed = b->text_ok = false;
+    b->col_hint = 0;
+    b->ncols = 0;
+    b->nrows = b->nkv = 0;
+    b->koff[0] = 0;
+    if (b->nids) memset(b->idslots, 0, b->nidslots * sizeof *b->idslots);
+    b->nids = 0;
+}
+
 void ops_batch_free(ops_batch *b)
 {
     if (!b) return;
@@ -949,13 +963,14 @@ static int batch_col(ops_batch *b, const char *name, uint16_t *col)
     return SEGDB_OK;
 }
 
-/* Identifier uniqueness within the batch for row i (the next row, at
- * b->nrows), then the row joins the batch. */
-static int batch_finish_row(ops_batch *b, uint64_t id, bool names_type, segdb_err *err)
+/* Identifier uniqueness within the batch for the next row (at b->nrows;
+ * idents: some column of the batch may be the identifier), then the row
+ * joins the batch. */
+static int batch_finish_row(ops_batch *b, uint64_t id, bool names_type, bool idents, segdb_err *err)
 {
     size_t k0 = b->koff[b->nrows], k1 = b->koff[b->nrows + 1];
     size_t ident = 0;
-    for (size_t k = k0; k < k1; k++) {
+    for (size_t k = k0; idents && k < k1; k++) {
         const pval *pv = &b->pv[k];
         if (pv->f->id != F_IDENTIFIER || pv->op != PV_SET) continue;
         if (b->nidslots == 0 || (b->nids + 1) * 2 > b->nidslots) {
@@ -1021,7 +1036,7 @@ static void check_rows(void *arg)
 }
 
 /* Batches from this many rows check them over the handle's threads. */
-#define CHECK_PARALLEL_MIN_ROWS 512u
+#define CHECK_PARALLEL_MIN_ROWS 256u
 
 int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *failed, segdb_err *err)
 {
@@ -1052,6 +1067,8 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
         }
         b->koff[b->nrows + i + 1] = k;
     }
+    /* the identifier check reads who holds a value (see store_text_settle) */
+    if (store_text_settle(b->db->fields[F_IDENTIFIER]->text)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     /* the checks only read the store: rows split over the threads */
     check_part parts[EXEC_MAX_LANES];
     void *args[EXEC_MAX_LANES];
@@ -1074,8 +1091,10 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
             perr = &parts[p].err;
             break;
         }
+    bool idents = false; /* most batches don't write identifiers: skip their values */
+    for (uint32_t col = 0; col < b->ncols && !idents; col++) idents = !b->colf[col] || b->colf[col]->id == F_IDENTIFIER;
     for (size_t i = 0; i < upto; i++) {
-        int rc = batch_finish_row(b, c[i].id, b->names_type[b->nrows], err);
+        int rc = batch_finish_row(b, c[i].id, b->names_type[b->nrows], idents, err);
         if (rc) {
             *failed = i;
             return rc;
@@ -1148,8 +1167,10 @@ static void batch_encode(wbuf *w, const ops_batch *b)
  * same state. */
 static int batch_apply(segdb_t *db, const ops_batch *b, uint64_t *created)
 {
-    if (load_applies(db, b->ids, b->nrows)) {
-        int rc = load_apply(db, b->time, b->ids, b->nrows, b->koff, b->pv, b->names_type);
+    load_batch lb = {.time = b->time, .n = b->nrows, .ids = b->ids, .koff = b->koff, .pv = b->pv,
+                     .names_type = b->names_type};
+    if (load_applies(db, &lb)) {
+        int rc = load_apply(db, &lb);
         *created = rc ? 0 : b->nrows;
         return rc;
     }
@@ -1194,6 +1215,8 @@ static int prepare_and_apply(segdb_t *db, const record *r, bool log, uint64_t *o
     switch (r->kind) {
     case REC_UPSERT:
         if (r->u.upsert.n == 0) return err_set(err, SEGDB_EINVAL, "UPSERT needs at least one field and value");
+        /* the identifier check reads who holds a value (see store_text_settle) */
+        if (store_text_settle(db->fields[F_IDENTIFIER]->text)) return err_set(err, SEGDB_ENOMEM, "out of memory");
         pv = calloc(r->u.upsert.n, sizeof *pv);
         if (!pv) return err_set(err, SEGDB_ENOMEM, "out of memory");
         rc = prepare_upsert(db, r, NULL, false, pv, &names_type, err);

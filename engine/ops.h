@@ -231,6 +231,10 @@ int ops_batch_commit(ops_batch *b, uint64_t *created, segdb_err *err);
 
 void ops_batch_free(ops_batch *b); /* NULL is a no-op */
 
+/* Empty b for a new batch with the given time, keeping its memory (a bulk
+ * load's next batch then allocates nothing). */
+void ops_batch_reset(ops_batch *b, int64_t time);
+
 struct field;
 
 /* One checked value of an UPSERT, ready to apply (prepare parsed it). */

@@ -401,6 +401,12 @@ int segdb_save(segdb_t *db, segdb_write_fn fn, void *ctx, segdb_err *err)
     pwriter w = {.fn = fn, .ctx = ctx, .cap = PW_BUF};
     w.buf = malloc(PW_BUF);
     if (!w.buf) return err_set(err, SEGDB_ENOMEM, "out of memory");
+    /* text rows a bulk load deferred join their values' rows, which are saved */
+    for (uint32_t k = 0; k < db->nfields; k++)
+        if (store_text_settle(db->fields[k]->text)) {
+            free(w.buf);
+            return err_set(err, SEGDB_ENOMEM, "out of memory");
+        }
     pw_bytes(&w, MAGIC_HEAD, 8);
     pw_u64(&w, db->seq);
     pw_u32(&w, db->nrows);

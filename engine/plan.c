@@ -324,7 +324,8 @@ static roaring_bitmap_t *text_match(segdb_t *db, const field *f, const char *v, 
     codeset cs = {0};
     cs.bits = calloc(((size_t)td->n + 64) / 64 + 1, sizeof(uint64_t));
     roaring_bitmap_t *r = NULL;
-    if (cs.bits && text_codes(td, q, qlen, substring, &cs) == SEGDB_OK)
+    /* rows a bulk load deferred join their values' rows first */
+    if (cs.bits && store_text_settle(f->text) == SEGDB_OK && text_codes(td, q, qlen, substring, &cs) == SEGDB_OK)
         r = rows_of_codes(db, td, cs.bits, cs.list, cs.n);
     free(cs.bits);
     free(cs.list);

@@ -129,6 +129,7 @@ segdb_t *segdb_open(const segdb_options *o)
 void segdb_close(segdb_t *db)
 {
     if (!db) return;
+    ops_batch_free(db->bulk);
     exec_pool_free(db);
     campaign_state_free(db);
     store_free(db);
@@ -203,6 +204,9 @@ int segdb_upsert(segdb_t *db, uint64_t id, const segdb_kv *kv, size_t n, int *cr
     return rc;
 }
 
+/* segdb_upsert_batch keeps the memory of batches up to this size. */
+#define BULK_KEEP_CONTACTS 16384u
+
 int segdb_upsert_batch(segdb_t *db, const segdb_contact *c, size_t n, uint64_t *created, segdb_err *err)
 {
     *created = 0;
@@ -211,8 +215,12 @@ int segdb_upsert_batch(segdb_t *db, const segdb_contact *c, size_t n, uint64_t *
         if (c[i].n == 0)
             return err_set(err, SEGDB_EINVAL, "contact %zu (id %llu): UPSERT needs at least one field and value", i,
                            (unsigned long long)c[i].id);
-    ops_batch *b = ops_batch_create(db, store_now(db));
-    if (!b) return err_set(err, SEGDB_ENOMEM, "out of memory");
+    /* the last call's batch is reused: its arrays are already the size of a
+     * batch (allocating ~1 MB per 1,000 contacts each time cost page faults) */
+    ops_batch *b = db->bulk;
+    db->bulk = NULL;
+    if (b) ops_batch_reset(b, store_now(db));
+    else if (!(b = ops_batch_create(db, store_now(db)))) return err_set(err, SEGDB_ENOMEM, "out of memory");
     segdb_err e;
     e.code = 0;
     e.msg[0] = 0;
@@ -221,7 +229,8 @@ int segdb_upsert_batch(segdb_t *db, const segdb_contact *c, size_t n, uint64_t *
     if (rc == SEGDB_ENOMEM) err_set(err, rc, "out of memory");
     else if (rc) err_set(err, rc, "contact %zu (id %llu): %s", failed, (unsigned long long)c[failed].id, e.msg);
     else rc = ops_batch_commit(b, created, err);
-    ops_batch_free(b);
+    if (n <= BULK_KEEP_CONTACTS) db->bulk = b;
+    else ops_batch_free(b);
     return rc;
 }
 
@@ -366,7 +375,7 @@ static void flush_fields(void *arg)
         uint32_t k = __atomic_fetch_add(&q->next, 1, __ATOMIC_RELAXED);
         if (k >= q->db->nfields) return;
         field *f = q->db->fields[k];
-        if (f->ridx && rindex_flush(f->ridx)) {
+        if ((f->ridx && rindex_flush(f->ridx)) || store_text_settle(f->text)) {
             __atomic_store_n(&q->rc, SEGDB_ENOMEM, __ATOMIC_RELAXED);
             continue;
         }

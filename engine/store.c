@@ -199,12 +199,13 @@ uint32_t dict_intern(dict *d, const char *s, size_t len)
      * entry is a guess from the hash, confirmed against the display text) */
     uint64_t hs = hash_bytes(s, len);
     dict_spelling *e = d->spell ? &d->spell[hs & (DICT_SPELLINGS - 1)] : NULL;
-    if (e && e->code && e->code < d->n && e->h == hs && str_is(d->display[e->code], s, len))
+    /* e->len is the display text's length: memcmp stays inside it */
+    if (e && e->code && e->code < d->n && e->h == hs && e->len == len && memcmp(d->display[e->code], s, len) == 0)
         return e->code;
     uint32_t c = dict_intern_folding(d, s, len);
     if (c && !d->spell) d->spell = calloc(DICT_SPELLINGS, sizeof *d->spell);
-    if (c && d->spell && str_is(d->display[c], s, len))
-        d->spell[hs & (DICT_SPELLINGS - 1)] = (dict_spelling){.h = hs, .code = c};
+    if (c && d->spell && len <= UINT32_MAX && str_is(d->display[c], s, len))
+        d->spell[hs & (DICT_SPELLINGS - 1)] = (dict_spelling){.h = hs, .code = c, .len = (uint32_t)len};
     return c;
 }
 
@@ -551,6 +552,7 @@ static void td_free(textdict *td, uint32_t rows_cap)
     col_free(td->row_code, (size_t)rows_cap * 4);
     col_free(td->slots, (size_t)td->nslots * sizeof *td->slots);
     free(td->spell);
+    if (td->pending) roaring_bitmap_free(td->pending);
     free(td);
 }
 
@@ -854,12 +856,24 @@ static int id_rehash(segdb_t *db, uint32_t nslots)
     uint32_t *s = table_alloc((size_t)nslots * 4);
     if (!s) return SEGDB_ENOMEM;
     uint32_t mask = nslots - 1;
-    for (uint32_t k = 0; k < db->id_nslots; k++) {
-        uint32_t v = db->id_slots[k];
-        if (!v) continue;
-        uint32_t i = (uint32_t)mix64(db->ids[v - 1]) & mask;
-        while (s[i]) i = (i + 1) & mask;
-        s[i] = v;
+    /* a batch's new slots are prefetched before it is inserted (each row's
+     * id is a random read too: ids are in row order, slots are not) */
+    uint32_t vals[REHASH_BATCH], slot[REHASH_BATCH];
+    for (uint32_t k = 0; k < db->id_nslots;) {
+        uint32_t nb = 0;
+        for (; k < db->id_nslots && nb < REHASH_BATCH; k++) {
+            uint32_t v = db->id_slots[k];
+            if (!v) continue;
+            vals[nb] = v;
+            slot[nb] = (uint32_t)mix64(db->ids[v - 1]) & mask;
+            __builtin_prefetch(&s[slot[nb]], 1);
+            nb++;
+        }
+        for (uint32_t b = 0; b < nb; b++) {
+            uint32_t i = slot[b];
+            while (s[i]) i = (i + 1) & mask;
+            s[i] = vals[b];
+        }
     }
     col_free(db->id_slots, (size_t)db->id_nslots * 4);
     db->id_slots = s;
@@ -948,27 +962,29 @@ void store_touch_rows(segdb_t *db, field *f, uint32_t first, uint32_t n)
 /* How many ids ahead store_new_rows prefetches the id map's slot. */
 #define ID_AHEAD 16u
 
-int store_new_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first)
+/* The id map's size once n more ids are in it: doubled from the current (or
+ * 1024) until they fill at most 3/4 of it, as store_new_row grows it. */
+static uint32_t id_map_size(const segdb_t *db, uint32_t n)
+{
+    uint64_t ns = db->id_nslots ? db->id_nslots : 1024;
+    while (((uint64_t)db->id_count + n) * 4 > ns * 3) ns *= 2;
+    return ns > UINT32_MAX ? UINT32_C(1) << 31 : (uint32_t)ns;
+}
+
+int store_add_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first)
 {
     *first = db->nrows;
     if (n == 0) return SEGDB_OK;
     if ((uint64_t)db->nrows + n > UINT32_MAX - 1) return SEGDB_ENOMEM;
     int rc = grow_rows(db, db->nrows + n);
     if (rc) return rc;
-    /* the table store_new_row would have grown to, in one rehash */
-    uint32_t ns = db->id_nslots ? db->id_nslots : 1024;
-    while ((uint64_t)(db->id_count + n) * 4 > (uint64_t)ns * 3) ns *= 2;
-    if (ns != db->id_nslots && (rc = id_rehash(db, ns))) return rc;
-    uint32_t r0 = db->nrows, mask = db->id_nslots - 1;
+    /* store_map_rows grows the id map (a rehash of millions of slots is
+     * worth doing on another thread), but must find room without it */
+    if ((uint64_t)db->id_count + n >= db->id_nslots && (rc = id_rehash(db, id_map_size(db, n)))) return rc;
+    if ((uint64_t)db->id_count + n >= db->id_nslots) return SEGDB_ENOMEM; /* 2^31 slots, full */
+    uint32_t r0 = db->nrows;
     memcpy(db->ids + r0, ids, (size_t)n * sizeof *ids);
-    for (uint32_t k = 0; k < n; k++) {
-        if (k + ID_AHEAD < n) __builtin_prefetch(&db->id_slots[(uint32_t)mix64(ids[k + ID_AHEAD]) & mask], 1);
-        uint32_t i = (uint32_t)mix64(ids[k]) & mask;
-        while (db->id_slots[i]) i = (i + 1) & mask;
-        db->id_slots[i] = r0 + k + 1;
-    }
     db->nrows += n;
-    db->id_count += n;
     db->max_id = ids[n - 1];
     roaring_bitmap_add_range(db->live, r0, (uint64_t)r0 + n);
     roaring_bitmap_add_range(db->universe, r0, (uint64_t)r0 + n);
@@ -978,6 +994,35 @@ int store_new_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first
     roaring_bitmap_add_range(b->present, r0, (uint64_t)r0 + n);
     *first = r0;
     return SEGDB_OK;
+}
+
+uint64_t store_map_work(const segdb_t *db, uint32_t n)
+{
+    return n + (id_map_size(db, n) != db->id_nslots ? db->id_count : 0);
+}
+
+void store_map_rows(segdb_t *db, uint32_t first, uint32_t n)
+{
+    /* the table store_new_row would have grown to; when there is no memory
+     * for it the old one, fuller than 3/4, still has room (store_add_rows) */
+    uint32_t ns = id_map_size(db, n);
+    if (ns != db->id_nslots) id_rehash(db, ns);
+    const uint64_t *ids = db->ids + first;
+    uint32_t mask = db->id_nslots - 1;
+    for (uint32_t k = 0; k < n; k++) {
+        if (k + ID_AHEAD < n) __builtin_prefetch(&db->id_slots[(uint32_t)mix64(ids[k + ID_AHEAD]) & mask], 1);
+        uint32_t i = (uint32_t)mix64(ids[k]) & mask;
+        while (db->id_slots[i]) i = (i + 1) & mask;
+        db->id_slots[i] = first + k + 1;
+    }
+    db->id_count += n;
+}
+
+int store_new_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first)
+{
+    int rc = store_add_rows(db, ids, n, first);
+    if (rc == SEGDB_OK) store_map_rows(db, *first, n);
+    return rc;
 }
 
 static void id_map_remove(segdb_t *db, uint32_t row)
@@ -1061,6 +1106,9 @@ void store_clear(segdb_t *db, field *f, uint32_t row)
     switch (f->kind) {
     case SEGDB_KIND_TEXT: {
         textdict *td = f->text;
+        /* deferred rows join their values first; should that run out of
+         * memory, this row at least leaves the deferred ones */
+        if (store_text_settle(td) && roaring_bitmap_contains(td->pending, row)) roaring_bitmap_remove(td->pending, row);
         uint32_t c = td->row_code[row];
         if (c) {
             td->refs[c]--;
@@ -1097,6 +1145,7 @@ void store_clear(segdb_t *db, field *f, uint32_t row)
 }
 
 static int text_attach(segdb_t *db, field *f, uint32_t row, uint32_t c);
+static tpost *text_share(textdict *td, uint32_t c);
 
 int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t len)
 {
@@ -1117,6 +1166,7 @@ int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t le
 static int text_attach(segdb_t *db, field *f, uint32_t row, uint32_t c)
 {
     textdict *td = f->text;
+    if (store_text_settle(td)) return SEGDB_ENOMEM;
     if (td->row_code[row] == c) return SEGDB_OK;
     store_clear(db, f, row);
     td->row_code[row] = c;
@@ -1127,25 +1177,93 @@ static int text_attach(segdb_t *db, field *f, uint32_t row, uint32_t c)
         td->last_row[c] = row;
     } else {
         /* a second row shares the value: keep its rows in a posting list from now on */
-        if (td->nposts == td->posts_cap) {
-            uint32_t nc = td->posts_cap ? td->posts_cap * 2 : 64;
-            tpost *a = realloc(td->posts, nc * sizeof *a);
-            if (!a) return SEGDB_ENOMEM;
-            td->posts = a;
-            td->posts_cap = nc;
-        }
-        tpost *p = &td->posts[td->nposts];
-        memset(p, 0, sizeof *p);
-        if ((td->last_row[c] != UINT32_MAX && tpost_add(p, td->last_row[c])) || tpost_add(p, row)) {
-            free(p->rows);
-            return SEGDB_ENOMEM;
-        }
-        td->nposts++;
-        td->multi[c] = td->nposts;
-        td->last_row[c] = UINT32_MAX;
+        tpost *p = text_share(td, c);
+        if (!p || tpost_add(p, row)) return SEGDB_ENOMEM;
     }
     bm_add(f->present, row);
     return SEGDB_OK;
+}
+
+/* ---- deferred rows of text values (bulk loads) ---- */
+
+/* A row that holds no value of f takes code c now (its code, the count, the
+ * present bit) and joins c's rows (last_row or the posting list: a random
+ * line per row, most of a bulk load's time for names) at the next
+ * store_text_settle, which files all such rows grouped by value. */
+static int text_defer(field *f, uint32_t row, uint32_t c)
+{
+    textdict *td = f->text;
+    if (!td->pending && !(td->pending = roaring_bitmap_create())) return SEGDB_ENOMEM;
+    td->row_code[row] = c;
+    td->refs[c]++;
+    bm_add(td->pending, row);
+    bm_add(f->present, row);
+    return SEGDB_OK;
+}
+
+/* store_set_text_rows' row takes code c: deferred when the row holds none yet. */
+static int text_take(segdb_t *db, field *f, uint32_t row, uint32_t c)
+{
+    return f->text->row_code[row] ? text_attach(db, f, row, c) : text_defer(f, row, c);
+}
+
+/* A new posting list for c holding its last_row (if any); NULL on ENOMEM. */
+static tpost *text_share(textdict *td, uint32_t c)
+{
+    if (td->nposts == td->posts_cap) {
+        uint32_t nc = td->posts_cap ? td->posts_cap * 2 : 64;
+        tpost *a = realloc(td->posts, nc * sizeof *a);
+        if (!a) return NULL;
+        td->posts = a;
+        td->posts_cap = nc;
+    }
+    tpost *p = &td->posts[td->nposts];
+    memset(p, 0, sizeof *p);
+    if (td->last_row[c] != UINT32_MAX && tpost_add(p, td->last_row[c])) return NULL;
+    td->nposts++;
+    td->multi[c] = td->nposts;
+    td->last_row[c] = UINT32_MAX;
+    return p;
+}
+
+int store_text_settle(textdict *td)
+{
+    if (!td || !td->pending || roaring_bitmap_is_empty(td->pending)) return SEGDB_OK;
+    uint64_t n = roaring_bitmap_get_cardinality(td->pending);
+    uint32_t *rows = malloc(n * sizeof *rows), *by = malloc(n * sizeof *by);
+    uint32_t *start = calloc((size_t)td->n + 1, sizeof *start);
+    int rc = rows && by && start ? SEGDB_OK : SEGDB_ENOMEM;
+    if (!rc) {
+        /* counting sort by code: each value's rows together, still ascending */
+        roaring_bitmap_to_uint32_array(td->pending, rows);
+        for (uint64_t i = 0; i < n; i++) start[td->row_code[rows[i]]]++;
+        uint32_t sum = 0;
+        for (uint32_t c = 0; c < td->n; c++) {
+            uint32_t k = start[c];
+            start[c] = sum;
+            sum += k;
+        }
+        for (uint64_t i = 0; i < n; i++) by[start[td->row_code[rows[i]]]++] = rows[i];
+        /* start[c] is now the end of c's rows, start[c - 1] their beginning */
+        uint32_t b = start[0];
+        for (uint32_t c = 1; c < td->n && !rc; c++) {
+            uint32_t e = start[c];
+            if (e == b) continue;
+            if (!td->multi[c] && td->last_row[c] == UINT32_MAX && e - b == 1) {
+                td->last_row[c] = by[b];
+            } else {
+                tpost *p = td->multi[c] ? &td->posts[td->multi[c] - 1] : text_share(td, c);
+                if (!p) rc = SEGDB_ENOMEM;
+                for (uint32_t k = b; k < e && !rc; k++) rc = tpost_add(p, by[k]);
+            }
+            b = e;
+        }
+    }
+    free(rows);
+    free(by);
+    free(start);
+    if (!rc) roaring_bitmap_clear(td->pending);
+    return rc;
 }
 
 /* store_set_text_rows works through its values as a pipeline: every value
@@ -1153,16 +1271,17 @@ static int text_attach(segdb_t *db, field *f, uint32_t row, uint32_t c)
  * next step will read, so a value's whole chain of dependent misses (slot ->
  * code -> its strings and posting list -> the list's tail) overlaps other
  * values' work instead of running one miss at a time:
- *   0  fold, hash; prefetch the slot
+ *   0  fold, hash; prefetch the slot (a spelling seen before skips all
+ *      that: its code is the guess)
  *   1  probe the slot for a code with the hash's tag (a guess: the strings
- *      are not compared yet); prefetch the code's offsets and counters
- *   2  prefetch the code's folded and original strings and its posting list
- *   3  prefetch the posting list's tail (where the row goes)
- *   4  apply: the real lookup, intern and attach, now mostly cache hits.
- * Names repeat (so their codes, strings and lists are cold for the rare
- * ones); emails and phones are mostly new (one slot each). */
+ *      are not compared yet); prefetch the code's offsets and count
+ *   2  prefetch the code's folded and original strings
+ *   3  apply: the real lookup and intern, now mostly cache hits; a row that
+ *      held no value joins its value's rows later (text_defer).
+ * Names repeat (so their codes and strings are cold for the rare ones);
+ * emails and phones are mostly new (one slot each). */
 #define TEXT_STEP 4u
-#define TEXT_STAGES 5u
+#define TEXT_STAGES 4u
 #define TEXT_RING (TEXT_STEP * TEXT_STAGES)
 #define TEXT_AHEAD_BYTES 256u /* longer values fold when their turn comes */
 
@@ -1172,6 +1291,7 @@ typedef struct text_ahead {
     uint64_t h;                 /* of the folded value */
     uint64_t hs;                /* of the value as written (with a spelling cache) */
     uint32_t guess;             /* a code whose slot tag matches, or the spelling's, or 0 */
+    uint32_t len;               /* with spelled: the length of the guess's original */
     bool folded;                /* buf holds the folded value */
     bool spelled;               /* guess came from the spelling cache */
 } text_ahead;
@@ -1188,6 +1308,7 @@ static void text_stage(const textdict *td, const field *f, text_ahead *t, unsign
             const td_spelling *e = &td->spell[t->hs & (TD_SPELLINGS - 1)];
             if (e->code && e->h == t->hs) {
                 t->guess = e->code;
+                t->len = e->len;
                 t->spelled = true;
                 return;
             }
@@ -1210,7 +1331,6 @@ static void text_stage(const textdict *td, const field *f, text_ahead *t, unsign
         if (!t->guess) return;
         __builtin_prefetch(&td->fold_off[t->guess]);
         __builtin_prefetch(&td->orig_off[t->guess]);
-        __builtin_prefetch(&td->multi[t->guess]);
         __builtin_prefetch(&td->refs[t->guess], 1);
         return;
     }
@@ -1219,14 +1339,6 @@ static void text_stage(const textdict *td, const field *f, text_ahead *t, unsign
         if (!c) return;
         __builtin_prefetch(td->fold + td->fold_off[c]);
         if (td->orig_off[c] != UINT32_MAX) __builtin_prefetch(td->orig + td->orig_off[c]);
-        if (td->multi[c]) __builtin_prefetch(&td->posts[td->multi[c] - 1], 1);
-        return;
-    }
-    case 3: {
-        uint32_t c = t->guess;
-        if (!c || !td->multi[c]) return;
-        const tpost *p = &td->posts[td->multi[c] - 1];
-        if (!p->bm && p->rows) __builtin_prefetch(&p->rows[p->n], 1);
         return;
     }
     default: return;
@@ -1248,15 +1360,17 @@ int store_set_text_rows(segdb_t *db, field *f, const uint32_t *rows, const char 
         size_t v = k - (TEXT_STAGES - 1) * TEXT_STEP;
         if (k >= (TEXT_STAGES - 1) * TEXT_STEP) {
             text_ahead *t = &ring[v % TEXT_RING];
+            /* t->guess < td->n: codes only grow; t->len is the original's length */
             const char *o = t->spelled && t->guess < td->n ? td_orig(td, t->guess) : NULL;
             int rc;
-            if (o && str_is(o, vals[v], lens[v])) {
+            if (o && t->len == lens[v] && memcmp(o, vals[v], lens[v]) == 0) {
                 /* the code whose original is exactly this value: td_intern's answer */
-                rc = text_attach(db, f, rows[v], t->guess);
+                rc = text_take(db, f, rows[v], t->guess);
             } else if (t->folded) {
                 uint32_t c = td_intern(td, vals[v], lens[v], t->buf, t->flen, t->h);
-                if (c && td->spell) td->spell[t->hs & (TD_SPELLINGS - 1)] = (td_spelling){.h = t->hs, .code = c};
-                rc = c ? text_attach(db, f, rows[v], c) : SEGDB_ENOMEM;
+                if (c && td->spell && lens[v] <= UINT32_MAX)
+                    td->spell[t->hs & (TD_SPELLINGS - 1)] = (td_spelling){.h = t->hs, .code = c, .len = (uint32_t)lens[v]};
+                rc = c ? text_take(db, f, rows[v], c) : SEGDB_ENOMEM;
             } else {
                 rc = store_set_text(db, f, rows[v], vals[v], lens[v]);
             }
@@ -1411,7 +1525,7 @@ uint32_t store_enum_code(const field *f, const char *s, size_t len)
 {
     /* most writes spell a member exactly ("female", "lead"): no folding */
     for (uint32_t m = 0; m < f->nmembers; m++)
-        if (str_is(f->members[m], s, len)) return m + 1;
+        if (len && f->members[m][0] == s[0] && str_is(f->members[m], s, len)) return m + 1;
     char buf[128];
     if (fold_max_len(len) + 1 > sizeof buf) return 0;
     size_t n = fold_text(s, len, buf);

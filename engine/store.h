@@ -68,6 +68,7 @@ enum { BOOL_NO = 1, BOOL_YES = 2 };
 typedef struct dict_spelling {
     uint64_t h;
     uint32_t code;
+    uint32_t len;               /* of the spelling (= the display text) */
 } dict_spelling;
 
 /* A dictionary of folded values -> codes 1..n-1 (code 0 unused). */
@@ -114,6 +115,9 @@ typedef struct textdict {
     uint32_t nslots;
     uint32_t *row_code;         /* per row, 0 = missing (col_alloc) */
     struct td_spelling *spell;  /* store_set_text_rows' spellings (TEXT_FOLD fields), or NULL */
+    roaring_bitmap_t *pending;  /* rows whose code and count are set but which are not yet
+                                 * in their value's rows (last_row / posts): bulk loads file
+                                 * them by value later (store_text_settle); NULL = none */
 } textdict;
 
 /* A textdict's memory of recent originals (bulk loads of names): a hash of
@@ -122,6 +126,7 @@ typedef struct textdict {
 typedef struct td_spelling {
     uint64_t h;
     uint32_t code;
+    uint32_t len;               /* of the spelling (= the code's original) */
 } td_spelling;
 
 typedef struct field {
@@ -158,6 +163,7 @@ struct exec_pool;
 struct segdb {
     segdb_options opt;
     struct exec_pool *pool;     /* query worker threads (exec.c), started on first use */
+    struct ops_batch *bulk;     /* segdb_upsert_batch's last batch, kept for its memory (or NULL) */
     field **fields;
     uint32_t nfields, fields_cap;
     uint32_t *name_slots, name_nslots;   /* lower-case name -> field id + 1 */
@@ -236,6 +242,17 @@ int store_new_row(segdb_t *db, uint64_t id, uint32_t *row); /* SEGDB_ENOMEM */
  * n store_new_row calls leave (bitmaps may hold runs where those hold bits).
  * SEGDB_ENOMEM, with nothing changed but reserved capacity. */
 int store_new_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first);
+/* store_new_rows in two steps, so that the id map fills on one thread while
+ * the rows' values are written on others: store_add_rows does everything but
+ * the id map's entries (it makes the map big enough), store_map_rows then
+ * enters rows first .. first + n - 1. In between, store_row_of doesn't find
+ * the new ids and nothing may delete or add rows. */
+int store_add_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first);
+void store_map_rows(segdb_t *db, uint32_t first, uint32_t n);
+/* The entries store_map_rows(db, _, n) will write: n, plus every id in the
+ * map when it must grow first (a rehash of millions of ids takes longer than
+ * a whole batch's other work, so it is worth starting first). */
+uint64_t store_map_work(const segdb_t *db, uint32_t n);
 /* Rows first .. first + n - 1 (new, so zero) are about to be written in f's
  * columns (and, for birthday, its derived ones): write their zeros now. A
  * column page is first read by the write path (is the value already there?):
@@ -293,6 +310,12 @@ char *store_format(segdb_t *db, const field *f, uint32_t row, size_t *len);
 /* Snapshot load: make room for n rows / a text dictionary's codes and
  * arenas; rebuild hash tables after raw arrays were read in. */
 int store_reserve_rows(segdb_t *db, uint32_t n);
+/* Files the rows a bulk load deferred (textdict.pending) into their values'
+ * last_row or posting lists, grouped by value. Whatever reads last_row,
+ * multi or posts calls it first (writes through store_set_text and
+ * store_clear do). td may be NULL. SEGDB_ENOMEM (then nothing is lost: the
+ * rows stay deferred). */
+int store_text_settle(textdict *td);
 int store_text_reserve(textdict *td, uint32_t ncodes, uint64_t orig_bytes, uint64_t fold_bytes);
 int store_text_rehash(textdict *td);
 /* Rebuilds the id map from ids[] and live after a load; also recomputes

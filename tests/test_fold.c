@@ -422,6 +422,8 @@ Test(fold, random_bytes_never_overflow_the_bound)
         cr_assert_leq(n, fold_max_len(len));
         cr_assert_eq(fold_utf8_valid(in, len), naive_utf8_valid((unsigned char *)in, len),
                      "fold_utf8_valid disagrees with the naive validator (iteration %d)", iter);
+        cr_assert_eq(fold_text_clean(in, len), naive_utf8_valid((unsigned char *)in, len) && !memchr(in, 0, len),
+                     "fold_text_clean disagrees with the naive validator and memchr (iteration %d)", iter);
         if (fold_utf8_valid(in, len))
             cr_assert(fold_utf8_valid(out, n), "valid input folded to invalid UTF-8 (iteration %d)", iter);
         fold_utf8_chars(in, len);
@@ -782,4 +784,26 @@ Test(fold, memmem_finds_a_needle_at_the_end_of_a_large_haystack)
     cr_expect_eq(fold_memmem(hay, hl, "vanana", 6), NULL);
     cr_expect_eq(fold_memmem(hay, hl, "vanan", 5), hay + 6);
     free(hay);
+}
+
+/* UPSERT's one-pass check: eight bytes at a time while they are ASCII, so a
+ * NUL or a bad byte at any position of a word must still be caught. */
+Test(fold, text_clean_finds_a_nul_or_a_bad_byte_anywhere)
+{
+    char buf[40];
+    for (size_t len = 1; len <= sizeof buf; len++)
+        for (size_t at = 0; at < len; at++) {
+            memset(buf, 'a', len);
+            cr_assert(fold_text_clean(buf, len));
+            buf[at] = 0;
+            cr_assert_not(fold_text_clean(buf, len), "a NUL at %zu of %zu", at, len);
+            buf[at] = (char)0xFF;
+            cr_assert_not(fold_text_clean(buf, len), "0xFF at %zu of %zu", at, len);
+            buf[at] = (char)0x80;
+            cr_assert_not(fold_text_clean(buf, len), "a lone continuation byte at %zu of %zu", at, len);
+            buf[at] = 0x7F;
+            cr_assert(fold_text_clean(buf, len), "DEL is ASCII, at %zu of %zu", at, len);
+        }
+    cr_assert(fold_text_clean("Nguyễn Thị Linh, Hồ Chí Minh", strlen("Nguyễn Thị Linh, Hồ Chí Minh")));
+    cr_assert(fold_text_clean("", 0));
 }
