@@ -523,6 +523,8 @@ typedef struct exec_pool {
     int nthreads;
     lane_job *jobs[EXEC_MAX_LANES - 1]; /* this generation's job per worker, or NULL */
     uint64_t gen;
+    uint64_t warm;               /* exec_warm's calls: wakes sleepers to spin */
+    int sleeping;                /* workers waiting on go */
     int pending;
     bool stop;
     lane_scratch scr[EXEC_MAX_LANES];
@@ -558,8 +560,16 @@ static void *worker_main(void *arg)
                              !__atomic_load_n(&pool->stop, __ATOMIC_ACQUIRE); i++)
             spin_pause();
         pthread_mutex_lock(&pool->mu);
-        while (!pool->stop && pool->gen == seen) pthread_cond_wait(&pool->go, &pool->mu);
+        uint64_t warm = pool->warm;
+        pool->sleeping++;
+        while (!pool->stop && pool->gen == seen && pool->warm == warm) pthread_cond_wait(&pool->go, &pool->mu);
+        pool->sleeping--;
         if (pool->stop) break;
+        if (pool->gen == seen) {
+            /* exec_warm: spin again, work is on its way */
+            pthread_mutex_unlock(&pool->mu);
+            continue;
+        }
         seen = pool->gen;
         lane_job *j = pool->jobs[k];
         pool->jobs[k] = NULL;
@@ -656,6 +666,16 @@ static void run_lanes(segdb_t *db, lane_job *jobs, int nl)
         while (pool->pending) pthread_cond_wait(&pool->done, &pool->mu);
         pthread_mutex_unlock(&pool->mu);
     }
+}
+
+void exec_warm(segdb_t *db)
+{
+    exec_pool *pool = db->pool;
+    if (!pool || !pool->nthreads || !__atomic_load_n(&pool->sleeping, __ATOMIC_RELAXED)) return;
+    pthread_mutex_lock(&pool->mu);
+    pool->warm++;
+    pthread_cond_broadcast(&pool->go);
+    pthread_mutex_unlock(&pool->mu);
 }
 
 int exec_threads(const segdb_t *db)

@@ -16,6 +16,12 @@
 /* Stops and joins db's query worker threads, if any were started. */
 void exec_pool_free(segdb_t *db);
 
+/* Work for the worker threads is coming soon (a bulk write about to check
+ * its rows): sleeping workers wake now and spin a while, so the work does
+ * not wait the tens of microseconds a wake-up takes on a VM. No-op when
+ * none sleeps or no pool was started. */
+void exec_warm(segdb_t *db);
+
 /* The threads a query or a bulk task may use: query_threads, 1 to EXEC_MAX_LANES. */
 int exec_threads(const segdb_t *db);
 

@@ -674,6 +674,15 @@ const char *fold_tag_name_problem(const char *s, size_t len)
 {
     if (len == 0)
         return "tag name is empty";
+    if (len <= SEGDB_MAX_TAG_BYTES) {
+        /* the usual tag: short printable ASCII without ',' or ';' passes
+         * every check below */
+        const unsigned char *q = (const unsigned char *)s;
+        size_t i = 0;
+        while (i < len && q[i] >= 0x20 && q[i] < 0x7F && q[i] != ',' && q[i] != ';') i++;
+        if (i == len)
+            return NULL;
+    }
     if (!fold_utf8_valid(s, len))
         return "tag name is not valid UTF-8";
     if (fold_utf8_chars(s, len) > SEGDB_MAX_TAG_BYTES)

@@ -159,10 +159,19 @@ int rindex_flush(range_index *ri)
         rlevel *lv = &ri->lv[l];
         unsigned s = ri->shift[l];
         /* make sure every bucket exists first (inserting shifts slots) */
+        int64_t nb = 0;
         for (int64_t k = 0; k < nd; k++) {
             uint64_t b = distinct[k] >> (s - s0);
             if (k && (distinct[k - 1] >> (s - s0)) == b) continue;
             if (bucket_slot(lv, b) < 0) goto done;
+            nb++;
+        }
+        if (nb == 1) {
+            /* every row in one bucket (coarse levels of small counts, days,
+             * months): the rows are already in order, no sort (and when that
+             * is level 0, every level is one bucket: fine_slot goes unused) */
+            roaring_bitmap_add_many(lv->bms[lower_bound(lv, distinct[0] >> (s - s0))], n, rows);
+            continue;
         }
         if (l == 0) {
             if (span <= DENSE_BUCKETS) {

@@ -794,12 +794,16 @@ static int apply_set(segdb_t *db, const pval *pv, const roaring_bitmap_t *rows)
 
 /* ---- import batches (REC_IMPORT) ------------------------------------------- */
 
+#define BATCH_COL_MEMO 64u
+
 struct ops_batch {
     segdb_t *db;
     int64_t time;
     bool committed;
     bool text_ok;               /* values are known valid UTF-8 without NUL */
     uint32_t col_hint;          /* the column after the last one found */
+    const char *memo_name[BATCH_COL_MEMO]; /* batch_col: a name pointer of this batch ... */
+    uint16_t memo_col[BATCH_COL_MEMO];     /* ... and its column (cleared with the batch) */
     const char **cols;          /* distinct field names, by pointer (kv[].name) */
     field **colf;               /* each column's field (NULL: unknown, UPSERT's check words it) */
     uint32_t ncols, capcols;
@@ -834,6 +838,7 @@ void ops_batch_reset(ops_batch *b, int64_t time)
     b->committed = b->text_ok = false;
     b->col_hint = 0;
     b->ncols = 0;
+    memset(b->memo_name, 0, sizeof b->memo_name);
     b->nrows = b->nkv = 0;
     b->koff[0] = 0;
     if (b->nids) memset(b->idslots, 0, b->nidslots * sizeof *b->idslots);
@@ -932,8 +937,27 @@ static int batch_grow(ops_batch *b, size_t rows, size_t n)
 
 int ops_batch_reserve(ops_batch *b, size_t rows, size_t cells) { return batch_grow(b, rows, cells); }
 
+static int batch_col_find(ops_batch *b, const char *name, uint16_t *col);
+
 /* The column of a field name (by pointer, then by text), added when new. */
 static int batch_col(ops_batch *b, const char *name, uint16_t *col)
+{
+    /* callers pass the same few name strings row after row: remember where
+     * each pointer went (rows name their fields in varying orders) */
+    size_t slot = ((uintptr_t)name >> 3) & (BATCH_COL_MEMO - 1);
+    if (b->memo_name[slot] == name) {
+        *col = b->memo_col[slot];
+        return SEGDB_OK;
+    }
+    int rc = batch_col_find(b, name, col);
+    if (!rc) {
+        b->memo_name[slot] = name;
+        b->memo_col[slot] = *col;
+    }
+    return rc;
+}
+
+static int batch_col_find(ops_batch *b, const char *name, uint16_t *col)
 {
     /* rows name their columns in the same order: try the one after the last first */
     uint32_t h = b->col_hint < b->ncols ? b->col_hint : 0;
@@ -1022,6 +1046,9 @@ static void check_rows(void *arg)
     cp->failed = cp->to;
     for (size_t i = cp->from; i < cp->to; i++) {
         size_t k0 = b->koff[b->nrows + i];
+        const segdb_contact *ci = &cp->c[i];
+        if (ci->n) memcpy(b->kv + k0, ci->kv, ci->n * sizeof *ci->kv);
+        for (size_t j = 0; j < ci->n; j++) b->cellf[k0 + j] = b->colf[b->kcol[k0 + j]];
         record r = {.kind = REC_UPSERT, .time = b->time};
         r.u.upsert.id = cp->c[i].id;
         r.u.upsert.kv = b->kv + k0;
@@ -1051,10 +1078,11 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
         cells += c[i].n;
     }
     if (batch_grow(b, n, cells)) return err_set(err, SEGDB_ENOMEM, "out of memory");
-    /* cells and columns first: each field name is looked up once per batch, not per cell */
+    /* columns first, in row order (so a batch's record is the same every
+     * time): each field name is looked up once per batch, not per cell; the
+     * values are copied by the threads that check them */
     size_t k = b->nkv;
     for (size_t i = 0; i < n; i++) {
-        if (c[i].n) memcpy(b->kv + k, c[i].kv, c[i].n * sizeof *c[i].kv);
         for (size_t j = 0; j < c[i].n; j++, k++) {
             int rc = batch_col(b, c[i].kv[j].name, &b->kcol[k]);
             if (rc) {
@@ -1063,7 +1091,6 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
                     return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
                 return err_set(err, rc, "out of memory");
             }
-            b->cellf[k] = b->colf[b->kcol[k]];
         }
         b->koff[b->nrows + i + 1] = k;
     }

@@ -204,6 +204,10 @@ int segdb_upsert(segdb_t *db, uint64_t id, const segdb_kv *kv, size_t n, int *cr
     return rc;
 }
 
+/* segdb_upsert_batch wakes the worker threads for batches from this size
+ * (ops_batch_add_many checks them over the threads from 256 rows). */
+#define BULK_WARM_CONTACTS 256u
+
 /* segdb_upsert_batch keeps the memory of batches up to this size. */
 #define BULK_KEEP_CONTACTS 16384u
 
@@ -215,6 +219,7 @@ int segdb_upsert_batch(segdb_t *db, const segdb_contact *c, size_t n, uint64_t *
         if (c[i].n == 0)
             return err_set(err, SEGDB_EINVAL, "contact %zu (id %llu): UPSERT needs at least one field and value", i,
                            (unsigned long long)c[i].id);
+    if (n >= BULK_WARM_CONTACTS) exec_warm(db); /* the checks run on the workers shortly */
     /* the last call's batch is reused: its arrays are already the size of a
      * batch (allocating ~1 MB per 1,000 contacts each time cost page faults) */
     ops_batch *b = db->bulk;

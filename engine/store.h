@@ -268,6 +268,12 @@ void store_set_archived(segdb_t *db, uint32_t row, bool archived);
 bool store_has(const field *f, uint32_t row);
 void store_clear(segdb_t *db, field *f, uint32_t row);            /* unset the value */
 int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t len);
+/* store_set_code / store_set_int for a row that holds no value of f (a new
+ * row's first value in a bulk load): what they do without the checks for an
+ * old value; whatever needs more (a column to create or widen) goes through
+ * them. */
+int store_set_code_fresh(segdb_t *db, field *f, uint32_t row, uint32_t code);
+int store_set_int_fresh(segdb_t *db, field *f, uint32_t row, int64_t v);
 /* store_set_text(db, f, rows[k], vals[k], lens[k]) for k = 0..n-1 in order,
  * folding and hashing a few values ahead and prefetching their dictionary
  * slots, so n random slots cost about one miss's time, not n. Values must be
