@@ -13,6 +13,7 @@
 #include "exec.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -601,7 +602,15 @@ static exec_pool *pool_get(segdb_t *db, int want)
         worker_arg *a = malloc(sizeof *a);
         if (!a) break;
         *a = (worker_arg){pool, pool->nthreads};
-        if (pthread_create(&pool->th[pool->nthreads], NULL, worker_main, a) != 0) {
+        /* workers take no signals: a process's SIGTERM must reach the thread
+         * that waits for it (segdb-server's signalfd), not a worker, whose
+         * default action would end the process; the mask is inherited */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        int prc = pthread_create(&pool->th[pool->nthreads], NULL, worker_main, a);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (prc != 0) {
             free(a);
             break;
         }

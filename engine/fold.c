@@ -324,7 +324,9 @@ static inline size_t utf8_len_of(uint32_t cp)
 
 #define ASCII_MASK8 0x8080808080808080ull
 
-bool fold_text_clean(const char *s, size_t len)
+/* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF), and with no_nul
+ * no 0 byte either: eight ASCII bytes at a time while they last. */
+static inline bool utf8_scan(const char *s, size_t len, bool no_nul)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -332,52 +334,31 @@ bool fold_text_clean(const char *s, size_t len)
         if (len - i >= 8) {
             uint64_t w;
             memcpy(&w, p + i, 8);
-            /* eight ASCII bytes, none of them 0 */
-            if (((w | ((w - 0x0101010101010101ull) & ~w)) & ASCII_MASK8) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        if (p[i] == 0)
-            return false;
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        uint32_t cp;
-        size_t n = utf8_decode(p + i, len - i, &cp);
-        if (n == 0 || cp == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-bool fold_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        if (len - i >= 8) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if ((w & ASCII_MASK8) == 0) {
+            /* high bits: a non-ASCII byte; with no_nul, also a 0 byte */
+            uint64_t zero = no_nul ? (w - 0x0101010101010101ull) & ~w : 0;
+            if (((w | zero) & ASCII_MASK8) == 0) {
                 i += 8;
                 continue;
             }
         }
         if (p[i] < 0x80) {
+            if (no_nul && p[i] == 0)
+                return false;
             i++;
             continue;
         }
         uint32_t cp;
         size_t n = utf8_decode(p + i, len - i, &cp);
         if (n == 0)
-            return false;
+            return false; /* (a multi-byte sequence never decodes to 0) */
         i += n;
     }
     return true;
 }
+
+bool fold_text_clean(const char *s, size_t len) { return utf8_scan(s, len, true); }
+
+bool fold_utf8_valid(const char *s, size_t len) { return utf8_scan(s, len, false); }
 
 size_t fold_utf8_chars(const char *s, size_t len)
 {

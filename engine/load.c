@@ -11,8 +11,10 @@
  *   3. jobs, one per field with values and one for the id map's entries
  *      (store_map_rows: a prefetched insert per row, a rehash now and then):
  *      the threads take them, the costliest first; a field's values are its
- *      ranges' in order; a text field's go through store_set_text_rows,
- *      every other value through UPSERT's own ops_apply_value;
+ *      ranges' in order; a text field's go through store_set_text_rows; a
+ *      row's first value of an enum, bool, category, time, date or integer
+ *      field through the store's fresh-row writes; any other value through
+ *      UPSERT's own ops_apply_value;
  *   4. the type rule of SPEC 4.1, row by row, once every field is written.
  */
 #include "load.h"
@@ -164,8 +166,9 @@ static int apply_text(load_run *run, field *f)
     return rc;
 }
 
-/* A row's first value of the field (it holds none: the row is new): the
- * kinds most fields are skip UPSERT's checks for an old value. */
+/* A row's first value of the field (it holds none: the row is new): for the
+ * kinds most fields are, the store's fresh-row writes skip UPSERT's checks
+ * for an old value. */
 static int apply_fresh(segdb_t *db, uint32_t row, const pval *pv)
 {
     field *f = pv->f;

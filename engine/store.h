@@ -276,8 +276,10 @@ int store_set_code_fresh(segdb_t *db, field *f, uint32_t row, uint32_t code);
 int store_set_int_fresh(segdb_t *db, field *f, uint32_t row, int64_t v);
 /* store_set_text(db, f, rows[k], vals[k], lens[k]) for k = 0..n-1 in order,
  * folding and hashing a few values ahead and prefetching their dictionary
- * slots, so n random slots cost about one miss's time, not n. Values must be
- * valid for f (UPSERT's checks passed). SEGDB_ENOMEM (rows before k applied). */
+ * slots, so n random slots cost about one miss's time, not n. A row that held
+ * no value of f joins its value's rows later (textdict.pending,
+ * store_text_settle). Values must be valid for f (UPSERT's checks passed).
+ * SEGDB_ENOMEM (rows before k applied). */
 int store_set_text_rows(segdb_t *db, field *f, const uint32_t *rows, const char *const *vals,
                         const size_t *lens, size_t n);
 int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code); /* ENUM/BOOL/CATEGORY */

@@ -16,6 +16,8 @@
  * emails. Errors: the failing contact is named and nothing is applied.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +230,15 @@ static void same_store(segdb_t *a, segdb_t *b)
     cr_assert_eq(segdb_verify(a, &err), 0, "DEBUG VERIFY of the batch-loaded store: %s", err.msg);
 }
 
+static void same_counts(segdb_t *a, segdb_t *b, const char *filter)
+{
+    uint64_t ca = 0, cb = 0;
+    segdb_err err = {0};
+    cr_assert_eq(segdb_count(a, filter, &ca, &err), 0, "%s: %s", filter, err.msg);
+    cr_assert_eq(segdb_count(b, filter, &cb, &err), 0, "%s: %s", filter, err.msg);
+    cr_assert_eq(ca, cb, "%s: %llu vs %llu", filter, (unsigned long long)ca, (unsigned long long)cb);
+}
+
 /* Writes contacts [0, n) with ids first_id + step * i: into `rows` one UPSERT
  * each, into `batch` through segdb_upsert_batch in batches of 1..max_batch. */
 static void load_both(segdb_t *rows, segdb_t *batch, uint64_t from, uint64_t n, uint64_t first_id,
@@ -268,13 +279,7 @@ Test(load, batch_of_new_contacts_leaves_what_upserts_leave)
                              "name:\"nguyen thi linh\"", "created_at < 2022-01-01", "birthday_month:3",
                              "has:groups", "plan:\"goi vang\"", "score > 500", "visits < 0",
                              "vip:yes", "has:note", "relationship:hot", "status:subscribed", "q:linh"};
-    for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
-        uint64_t ca = 0, cb = 0;
-        segdb_err err = {0};
-        cr_assert_eq(segdb_count(a, filters[i], &ca, &err), 0, "%s: %s", filters[i], err.msg);
-        cr_assert_eq(segdb_count(b, filters[i], &cb, &err), 0, "%s: %s", filters[i], err.msg);
-        cr_assert_eq(ca, cb, "%s: %llu vs %llu", filters[i], (unsigned long long)ca, (unsigned long long)cb);
-    }
+    for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) same_counts(a, b, filters[i]);
     segdb_close(a);
     segdb_close(b);
 }
@@ -478,14 +483,6 @@ static int mem_read(void *ctx, void *buf, size_t len)
     return 0;
 }
 
-static void same_counts(segdb_t *a, segdb_t *b, const char *filter)
-{
-    uint64_t ca = 0, cb = 0;
-    segdb_err err = {0};
-    cr_assert_eq(segdb_count(a, filter, &ca, &err), 0, "%s: %s", filter, err.msg);
-    cr_assert_eq(segdb_count(b, filter, &cb, &err), 0, "%s: %s", filter, err.msg);
-    cr_assert_eq(ca, cb, "%s: %llu vs %llu", filter, (unsigned long long)ca, (unsigned long long)cb);
-}
 
 Test(load, deferred_text_rows_are_filed_by_whatever_reads_them)
 {
@@ -556,4 +553,27 @@ Test(load, deferred_text_rows_are_filed_by_whatever_reads_them)
     segdb_close(c2);
     segdb_close(a);
     segdb_close(b);
+}
+
+/* Worker threads block every signal: segdb-server's SIGTERM, arriving while
+ * a bulk load replayed at start-up had started them, once ended the process
+ * through a worker instead of reaching the server's signalfd. */
+static void blocked_sigterm(void *arg)
+{
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, NULL, &cur);
+    *(int *)arg = sigismember(&cur, SIGTERM) == 1 && sigismember(&cur, SIGINT) == 1;
+}
+
+Test(load, worker_threads_take_no_signals)
+{
+    segdb_options o;
+    segdb_options_init(&o);
+    o.query_threads = 2;
+    segdb_t *db = segdb_open(&o);
+    int blocked[2] = {-1, -1};
+    void *args[2] = {&blocked[0], &blocked[1]};
+    exec_run_tasks(db, blocked_sigterm, args, 2);
+    cr_assert_eq(blocked[1], 1, "the worker thread blocks SIGTERM and SIGINT");
+    segdb_close(db);
 }

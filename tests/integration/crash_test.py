@@ -14,7 +14,10 @@ Every round, on one data directory kept across rounds:
      unique values (name, city, source: three fields, so a half-applied
      UPSERT shows), and, when the server has TAG (checked with COMMAND), a
      TAG ... WHERE over a batch of contacts the same thread wrote and had
-     acknowledged (a bulk write with an exactly known effect);
+     acknowledged (a bulk write with an exactly known effect); one more
+     thread IMPORTs blocks of 300 new contacts as CSV (one log record each,
+     all or nothing; the engine applies a block column by column when its
+     ids are above every id written before it, row by row otherwise);
   3. at a random moment (in some rounds right after a BGSAVE) the server is
      killed with SIGKILL;
   4. it is restarted on the same directory; the test then checks every
@@ -45,6 +48,7 @@ import redis
 
 THREADS = 6
 BATCH = 20          # contacts per TAG batch
+IMPORT_ROWS = 300   # contacts per IMPORT
 START_TIMEOUT = 60.0
 
 
@@ -185,6 +189,39 @@ def writer(srv, st, rnd, tno, use_tag, stop, counters):
         elif not use_tag and len(batch) == BATCH:
             batch = []
             bno += 1
+
+
+def importer(srv, st, rnd, stop, counters):
+    """IMPORT blocks of new contacts (same values as UPSERT's) until stopped."""
+    try:
+        r = srv.client()
+    except Exception:
+        return
+    while not stop.is_set():
+        with st.lock:
+            first = st.next_id
+            st.next_id += IMPORT_ROWS
+        rows = {i: values(i, rnd) for i in range(first, first + IMPORT_ROWS)}
+        csv = "id,name,city,source\n" + "".join("%d,%s,%s,%s\n" % ((i,) + v) for i, v in rows.items())
+        try:
+            rep = r.execute_command("IMPORT", csv)
+        except redis.exceptions.ResponseError as e:
+            with st.lock:
+                st.unacked.update(rows)
+            counters["errors"] += 1
+            counters["last_error"] = str(e)
+            return
+        except Exception:
+            with st.lock:
+                st.unacked.update(rows)
+            return
+        if not isinstance(rep, list) or rep[:3] != [IMPORT_ROWS, 0, 0]:
+            counters["errors"] += 1
+            counters["last_error"] = "IMPORT of %d rows replied %r" % (IMPORT_ROWS, rep[:5])
+            return
+        with st.lock:
+            st.acked.update(rows)
+        counters["imports"] += 1
 
 
 def get_many(r, ids):
@@ -356,7 +393,7 @@ def main():
     restarts = bgsave_kills = killed_in_bgsave = 0
     log_pos = 0
     failures = []
-    use_tag = False
+    use_tag = use_import = False
     try:
         srv = Server(exe, datadir, logpath, extra)
         servers.append(srv)
@@ -369,6 +406,7 @@ def main():
         else:
             names = {(c[0] if isinstance(c[0], str) else c[0].decode()).lower() for c in cmds}
         use_tag = "tag" in names
+        use_import = "import" in names
         r.close()
         for rnd in range(1, a.rounds + 1):
             before_acked = set(st.acked)
@@ -376,9 +414,11 @@ def main():
             before_tags = set(st.tags_acked)
             before_tags_un = set(st.tags_unacked)
             stop = threading.Event()
-            counters = {"upserts": 0, "tags": 0, "errors": 0, "last_error": ""}
+            counters = {"upserts": 0, "tags": 0, "imports": 0, "errors": 0, "last_error": ""}
             ths = [threading.Thread(target=writer, args=(srv, st, rnd, t, use_tag, stop, counters),
                                     daemon=True) for t in range(THREADS)]
+            if use_import:
+                ths.append(threading.Thread(target=importer, args=(srv, st, rnd, stop, counters), daemon=True))
             for t in ths:
                 t.start()
             time.sleep(rng.uniform(0.05, a.max_write_seconds))
@@ -425,8 +465,9 @@ def main():
             lost += l
             half += h
             failures += ["round %d: %s" % (rnd, x) for x in report[:20]]
-            print("round %3d: %5d upserts %3d tags acknowledged, %d unacknowledged in flight, lost %d, half %d"
-                  % (rnd, len(new_acked), len(new_tags), len(new_unacked) + len(new_tags_un), l, h), flush=True)
+            print("round %3d: %5d upserts or imported rows (%d IMPORTs) %3d tags acknowledged, %d unacknowledged "
+                  "in flight, lost %d, half %d" % (rnd, len(new_acked), counters["imports"], len(new_tags),
+                                                   len(new_unacked) + len(new_tags_un), l, h), flush=True)
         # everything, once more
         report = []
         with st.lock:
