@@ -218,8 +218,10 @@ int ops_batch_add(ops_batch *b, uint64_t id, const segdb_kv *kv, size_t n, segdb
 
 /* ops_batch_add for c[0..n) in order, their checks spread over the handle's
  * threads (they only read the store). On the first row that fails, *failed
- * is its index and err its error; the rows before it stay added, it and the
- * rows after it are not. 0 when all were added. */
+ * is its index and err its error; when that is UPSERT's check (or identifier
+ * uniqueness) the rows before it stay added, and it and the rows after it
+ * are not; a batch over the column limit, or out of memory, adds none of the
+ * n. 0 when all were added. */
 int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *failed, segdb_err *err);
 
 /* Rows added so far. */
