@@ -132,10 +132,41 @@ static int64_t distinct_buckets(const uint64_t *keys, uint64_t n, unsigned s0, u
     return (int64_t)m;
 }
 
+/* Rebuild every bucket of level l (> 0) as the union of the buckets of level
+ * l - 1 inside it: a bucket's rows are exactly its finer buckets' rows, and
+ * when a flush files at least as many rows as the index held, a few
+ * container-wise ORs cost less than sorting every row again. SEGDB_ENOMEM. */
+static int rebuild_level(range_index *ri, uint32_t l)
+{
+    rlevel *lv = &ri->lv[l], *fine = &ri->lv[l - 1];
+    unsigned up = ri->shift[l] - ri->shift[l - 1];
+    uint32_t j = 0;
+    for (uint32_t k = 0; k < lv->n; k++) {
+        while (j < fine->n && (fine->keys[j] >> up) < lv->keys[k]) j++;
+        uint32_t j0 = j;
+        while (j < fine->n && (fine->keys[j] >> up) == lv->keys[k]) j++;
+        roaring_bitmap_t *u = j > j0 ? roaring_bitmap_or_many(j - j0, (const roaring_bitmap_t **)fine->bms + j0)
+                                     : roaring_bitmap_create();
+        if (!u) return SEGDB_ENOMEM;
+        roaring_bitmap_free(lv->bms[k]);
+        lv->bms[k] = u;
+    }
+    return SEGDB_OK;
+}
+
+/* Rows the finest level holds (each row is in one of its buckets). */
+static uint64_t filed_rows(const range_index *ri)
+{
+    uint64_t t = 0;
+    for (uint32_t k = 0; k < ri->lv[0].n; k++) t += roaring_bitmap_get_cardinality(ri->lv[0].bms[k]);
+    return t;
+}
+
 int rindex_flush(range_index *ri)
 {
     uint64_t n = roaring_bitmap_get_cardinality(ri->pending);
     if (n == 0) return SEGDB_OK;
+    bool rebuild = ri->nlevels > 1 && n >= filed_rows(ri); /* a bulk load: the index at least doubles */
     int rc = SEGDB_ENOMEM;
     uint32_t *rows = malloc(n * sizeof *rows);
     uint64_t *keys = malloc(n * sizeof *keys);
@@ -168,9 +199,14 @@ int rindex_flush(range_index *ri)
         }
         if (nb == 1) {
             /* every row in one bucket (coarse levels of small counts, days,
-             * months): the rows are already in order, no sort (and when that
-             * is level 0, every level is one bucket: fine_slot goes unused) */
-            roaring_bitmap_add_many(lv->bms[lower_bound(lv, distinct[0] >> (s - s0))], n, rows);
+             * months): the pending bitmap is that bucket's new rows (and when
+             * that is level 0, every level is one bucket: fine_slot goes
+             * unused) */
+            roaring_bitmap_or_inplace(lv->bms[lower_bound(lv, distinct[0] >> (s - s0))], ri->pending);
+            continue;
+        }
+        if (l > 0 && rebuild) {
+            if (rebuild_level(ri, l)) goto done;
             continue;
         }
         if (l == 0) {

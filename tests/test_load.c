@@ -577,3 +577,56 @@ Test(load, worker_threads_take_no_signals)
     cr_assert_eq(blocked[1], 1, "the worker thread blocks SIGTERM and SIGINT");
     segdb_close(db);
 }
+
+/* ---- range-index filing ---------------------------------------------------------- */
+
+/* A flush that at least doubles an index rebuilds its coarse levels as unions
+ * of the finer ones (rindex_flush); small flushes sort rows into each level.
+ * Both must give the same buckets. */
+static uint64_t key_of_array(const void *ctx, uint32_t row) { return rkey_int(((const int64_t *)ctx)[row]); }
+
+static void same_index(const range_index *a, const range_index *b)
+{
+    for (uint32_t l = 0; l < a->nlevels; l++) {
+        cr_assert_eq(a->lv[l].n, b->lv[l].n, "level %u: %u vs %u buckets", l, a->lv[l].n, b->lv[l].n);
+        for (uint32_t k = 0; k < a->lv[l].n; k++) {
+            cr_assert_eq(a->lv[l].keys[k], b->lv[l].keys[k]);
+            cr_assert(roaring_bitmap_equals(a->lv[l].bms[k], b->lv[l].bms[k]), "level %u bucket %u", l, k);
+        }
+    }
+}
+
+Test(load, coarse_range_levels_rebuilt_from_finer_ones_match_sorted_filing)
+{
+    static const uint8_t shifts[] = {0, 5, 10, 20, 40};
+    enum { ROWS = 20000 };
+    int64_t *v = calloc(ROWS, sizeof *v);
+    for (uint32_t r = 0; r < ROWS; r++)
+        v[r] = r % 7 == 0 ? -(int64_t)rnd(5000000) : r % 5 == 0 ? (int64_t)rnd(40) : (int64_t)rnd(3000000);
+    range_index *big = rindex_create(shifts, 5, key_of_array, v), *small = rindex_create(shifts, 5, key_of_array, v);
+    /* a first half: one flush for big (rebuilt), flushes of 1-300 rows for small (sorted) */
+    for (uint32_t r = 0; r < ROWS / 2; r++) cr_assert_eq(rindex_add(big, r), 0);
+    cr_assert_eq(rindex_flush(big), 0);
+    for (uint32_t r = 0; r < ROWS / 2;) {
+        uint32_t m = 1 + rnd(300);
+        for (uint32_t k = 0; k < m && r < ROWS / 2; k++, r++) cr_assert_eq(rindex_add(small, r), 0);
+        cr_assert_eq(rindex_flush(small), 0);
+    }
+    same_index(big, small);
+    /* some rows leave, then the second half arrives: big rebuilds again (it doubles) */
+    for (uint32_t r = 0; r < ROWS / 2; r += 9) {
+        rindex_remove(big, rkey_int(v[r]), r);
+        rindex_remove(small, rkey_int(v[r]), r);
+    }
+    for (uint32_t r = ROWS / 2; r < ROWS; r++) {
+        cr_assert_eq(rindex_add(big, r), 0);
+        cr_assert_eq(rindex_add(small, r), 0);
+        if (r % 97 == 0) cr_assert_eq(rindex_flush(small), 0);
+    }
+    cr_assert_eq(rindex_flush(big), 0);
+    cr_assert_eq(rindex_flush(small), 0);
+    same_index(big, small);
+    rindex_free(big);
+    rindex_free(small);
+    free(v);
+}
