@@ -3,11 +3,13 @@
  * (see load.h). The steps:
  *   1. rows: store_add_rows hands the contacts their rows and marks them
  *      live in one range;
- *   2. values by field: each thread takes a range of rows (the one it
- *      checked in ops_batch_add_many, still in its cache) and files their
- *      values by field, in row order, each row's defaults (type visitor,
+ *   2. values by field (load_gather): the values of each range of rows,
+ *      filed by field in row order, each row's defaults (type visitor,
  *      status never_subscribed, relationship new, created_at = the write's
- *      time) first where the row doesn't set the field itself;
+ *      time) first where the row doesn't set the field itself. The threads
+ *      that checked a batch (ops_batch_add_many) did this right after their
+ *      checks, while the values were in their caches; otherwise (a replay, a
+ *      batch added row by row) each thread takes a range here;
  *   3. jobs, one per field with values and one for the id map's entries
  *      (store_map_rows: a prefetched insert per row, a rehash now and then):
  *      the threads take them, the costliest first; a field's values are its
@@ -35,13 +37,17 @@ bool load_applies(const segdb_t *db, const load_batch *lb)
 
 /* The fields a new contact gets a default for, unless it sets them. */
 enum { DEF_TYPE, DEF_STATUS, DEF_RELATIONSHIP, DEF_CREATED_AT, NDEFAULTS };
+_Static_assert(NDEFAULTS == LOAD_NDEFAULTS, "load.h counts the defaults");
 
-/* Some of a field's values, in row order. */
-typedef struct cells {
-    uint32_t *rows;
-    const pval **pv;
-    size_t n, cap;
-} cells;
+typedef load_cells cells;
+
+void load_defaults(segdb_t *db, int64_t time, pval out[LOAD_NDEFAULTS])
+{
+    out[DEF_TYPE] = (pval){.f = db->fields[F_TYPE], .op = PV_SET, .code = TYPE_VISITOR};
+    out[DEF_STATUS] = (pval){.f = db->fields[F_STATUS], .op = PV_SET, .code = STATUS_NEVER};
+    out[DEF_RELATIONSHIP] = (pval){.f = db->fields[F_RELATIONSHIP], .op = PV_SET, .code = REL_NEW};
+    out[DEF_CREATED_AT] = (pval){.f = db->fields[F_CREATED_AT], .op = PV_SET, .i = time};
+}
 
 /* One field's values (f), or the id map's entries (f NULL). */
 typedef struct field_job {
@@ -108,30 +114,35 @@ static int cells_add(cells *c, size_t hint, uint32_t row, const pval *pv)
     return SEGDB_OK;
 }
 
-/* Round 1, thread p: the values of rows [from, to) by field, in row order, a
- * row's defaults before its own values. The same ranges as the checks'
- * (ops_batch_add_many), so each thread reads the values it just checked. */
-static void gather_part(void *arg)
+int load_gather(const pval *defs, const size_t *koff, const pval *pv, size_t from, size_t to, uint32_t first,
+                load_cells *grid)
 {
-    part *pt = arg;
-    load_run *run = pt->run;
-    const load_batch *lb = run->lb;
-    const pval *pv = lb->pv, *defs = run->defs;
-    cells *grid = run->grid + (size_t)pt->p * run->nf;
-    size_t from = lb->n * (size_t)pt->p / (size_t)run->np, to = lb->n * (size_t)(pt->p + 1) / (size_t)run->np;
     size_t hint = to - from;
-    for (size_t i = from; i < to && !pt->rc; i++) {
-        uint32_t row = run->first + (uint32_t)i;
-        size_t k0 = lb->koff[i], k1 = lb->koff[i + 1];
+    int rc = SEGDB_OK;
+    for (size_t i = from; i < to && !rc; i++) {
+        uint32_t row = first + (uint32_t)i;
+        size_t k0 = koff[i], k1 = koff[i + 1];
         uint8_t sets = 0; /* the defaulted fields the row sets itself */
         for (size_t k = k0; k < k1; k++)
             if (pv[k].op == PV_SET)
                 for (int d = 0; d < NDEFAULTS; d++)
                     if (pv[k].f == defs[d].f) sets |= (uint8_t)(1u << d);
-        for (int d = 0; d < NDEFAULTS && !pt->rc; d++)
-            if (!(sets >> d & 1)) pt->rc = cells_add(&grid[defs[d].f->id], hint, row, &defs[d]);
-        for (size_t k = k0; k < k1 && !pt->rc; k++) pt->rc = cells_add(&grid[pv[k].f->id], hint, row, &pv[k]);
+        for (int d = 0; d < NDEFAULTS && !rc; d++)
+            if (!(sets >> d & 1)) rc = cells_add(&grid[defs[d].f->id], hint, row, &defs[d]);
+        for (size_t k = k0; k < k1 && !rc; k++) rc = cells_add(&grid[pv[k].f->id], hint, row, &pv[k]);
     }
+    return rc;
+}
+
+/* Round 1, thread p: the values of rows [from, to) by field, when the
+ * checks did not (a replayed batch, one added row by row). */
+static void gather_part(void *arg)
+{
+    part *pt = arg;
+    load_run *run = pt->run;
+    const load_batch *lb = run->lb;
+    size_t from = lb->n * (size_t)pt->p / (size_t)run->np, to = lb->n * (size_t)(pt->p + 1) / (size_t)run->np;
+    pt->rc = load_gather(run->defs, lb->koff, lb->pv, from, to, run->first, run->grid + (size_t)pt->p * run->nf);
 }
 
 /* A text field's values: runs of values to set go through
@@ -245,16 +256,14 @@ int load_apply(segdb_t *db, const load_batch *lb)
     int rc = store_add_rows(db, lb->ids, (uint32_t)n, &r0); /* the id map fills in a job */
     if (rc) return rc;
 
-    const pval defs[NDEFAULTS] = {
-        [DEF_TYPE] = {.f = db->fields[F_TYPE], .op = PV_SET, .code = TYPE_VISITOR},
-        [DEF_STATUS] = {.f = db->fields[F_STATUS], .op = PV_SET, .code = STATUS_NEVER},
-        [DEF_RELATIONSHIP] = {.f = db->fields[F_RELATIONSHIP], .op = PV_SET, .code = REL_NEW},
-        [DEF_CREATED_AT] = {.f = db->fields[F_CREATED_AT], .op = PV_SET, .i = lb->time},
-    };
-    int np = n < LOAD_PARALLEL_MIN_ROWS ? 1 : exec_threads(db);
+    pval defs[NDEFAULTS];
+    load_defaults(db, lb->time, defs);
+    /* the checking threads filed the values already, for these very rows */
+    bool given = lb->grid && lb->grid_first == r0 && lb->nf == db->nfields;
+    int np = given ? lb->np : n < LOAD_PARALLEL_MIN_ROWS ? 1 : exec_threads(db);
     load_run run = {.db = db, .lb = lb, .first = r0, .defs = defs, .nf = db->nfields, .np = np};
     uint32_t nf = run.nf;
-    run.grid = calloc((size_t)np * nf, sizeof *run.grid);
+    run.grid = given ? lb->grid : calloc((size_t)np * nf, sizeof *run.grid);
     field_job *jobs = calloc(nf + 1, sizeof *jobs);
     run.jobs = calloc(nf + 1, sizeof *run.jobs);
     part parts[EXEC_MAX_LANES];
@@ -268,9 +277,11 @@ int load_apply(segdb_t *db, const load_batch *lb)
         goto done;
     }
 
-    exec_run_tasks(db, gather_part, args, np);
-    for (int p = 0; p < np && !rc; p++) rc = parts[p].rc;
-    if (rc) goto done;
+    if (!given) {
+        exec_run_tasks(db, gather_part, args, np);
+        for (int p = 0; p < np && !rc; p++) rc = parts[p].rc;
+        if (rc) goto done;
+    }
 
     /* a job per field with values, and the id map's */
     for (uint32_t id = 0; id < nf; id++) {
@@ -294,11 +305,11 @@ int load_apply(segdb_t *db, const load_batch *lb)
 done:
     /* the rows exist: whatever failed, keep them findable */
     if (!jobs || !jobs[nf].done) store_map_rows(db, r0, (uint32_t)n);
-    for (size_t g = 0; run.grid && g < (size_t)np * nf; g++) {
+    for (size_t g = 0; !given && run.grid && g < (size_t)np * nf; g++) {
         free(run.grid[g].rows);
         free(run.grid[g].pv);
     }
-    free(run.grid);
+    if (!given) free(run.grid);
     free(jobs);
     free(run.jobs);
     return rc;

@@ -25,9 +25,30 @@
 #include "ops.h"
 #include "segdb.h"
 
+/* The defaults a new contact gets for the fields it doesn't set: type
+ * visitor, status never_subscribed, relationship new, created_at = time. */
+#define LOAD_NDEFAULTS 4
+void load_defaults(segdb_t *db, int64_t time, pval out[LOAD_NDEFAULTS]);
+
+/* Some of one field's values, in row order. */
+typedef struct load_cells {
+    uint32_t *rows;
+    const pval **pv;
+    size_t n, cap;
+} load_cells;
+
+/* Files the values of contacts [from, to) by field into grid[field id], in
+ * row order, each contact's defaults (defs) first where it doesn't set the
+ * field itself; contact i is row first + i. SEGDB_ENOMEM. */
+int load_gather(const pval *defs, const size_t *koff, const pval *pv, size_t from, size_t to, uint32_t first,
+                load_cells *grid);
+
 /* A checked batch of UPSERTs, as ops_batch holds it: contact i is ids[i]
  * with the values pv[koff[i] .. koff[i + 1]) and names_type[i] as prepare
- * reported it; time is the write's time (created_at's default). */
+ * reported it; time is the write's time (created_at's default). grid, when
+ * not NULL, is the values already filed by field (load_gather) in np equal
+ * ranges of contacts, grid[p * nf + field id], for rows from grid_first,
+ * with the defaults defs: the threads that checked the contacts did it. */
 typedef struct load_batch {
     int64_t time;
     size_t n;
@@ -35,6 +56,9 @@ typedef struct load_batch {
     const size_t *koff;
     const pval *pv;
     const bool *names_type;
+    load_cells *grid;
+    int np;
+    uint32_t nf, grid_first;
 } load_batch;
 
 /* True when load_apply can take the batch: n > 0, ids strictly ascending, and

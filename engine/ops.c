@@ -819,6 +819,12 @@ struct ops_batch {
     /* identifiers the rows so far write: open addressing, slot = cell + 1 */
     size_t *idslots;
     size_t nidslots, nids;
+    /* a bulk load's values filed by field as they were checked (load.h) */
+    load_cells *grid;           /* grid_np * grid_nf, kept from batch to batch */
+    int grid_np;
+    uint32_t grid_nf, grid_first;
+    bool gathered;              /* grid holds this batch's rows */
+    pval defs[LOAD_NDEFAULTS];
 };
 
 ops_batch *ops_batch_create(segdb_t *db, int64_t time)
@@ -843,6 +849,33 @@ void ops_batch_reset(ops_batch *b, int64_t time)
     b->koff[0] = 0;
     if (b->nids) memset(b->idslots, 0, b->nidslots * sizeof *b->idslots);
     b->nids = 0;
+    b->gathered = false;
+}
+
+static void grid_free(ops_batch *b)
+{
+    for (size_t g = 0; b->grid && g < (size_t)b->grid_np * b->grid_nf; g++) {
+        free(b->grid[g].rows);
+        free(b->grid[g].pv);
+    }
+    free(b->grid);
+    b->grid = NULL;
+    b->grid_np = 0;
+    b->grid_nf = 0;
+}
+
+/* Empties (or makes) a grid of np * nf value lists for the batch's checks to
+ * file into. SEGDB_ENOMEM. */
+static int grid_ready(ops_batch *b, int np, uint32_t nf)
+{
+    if (b->grid && (b->grid_np != np || b->grid_nf != nf)) grid_free(b);
+    if (!b->grid) {
+        if (!(b->grid = calloc((size_t)np * nf, sizeof *b->grid))) return SEGDB_ENOMEM;
+        b->grid_np = np;
+        b->grid_nf = nf;
+    }
+    for (size_t g = 0; g < (size_t)np * nf; g++) b->grid[g].n = 0;
+    return SEGDB_OK;
 }
 
 void ops_batch_free(ops_batch *b)
@@ -858,6 +891,7 @@ void ops_batch_free(ops_batch *b)
     free(b->pv);
     free(b->kcol);
     free(b->idslots);
+    grid_free(b);
     free(b);
 }
 
@@ -1037,6 +1071,8 @@ typedef struct check_part {
     size_t from, to;
     size_t failed;               /* the first row that failed, or to */
     segdb_err err;
+    load_cells *grid;            /* NULL, or where to file the checked values by field */
+    int grid_rc;                 /* ENOMEM filing them (the batch then files them itself) */
 } check_part;
 
 static void check_rows(void *arg)
@@ -1060,6 +1096,10 @@ static void check_rows(void *arg)
         }
         b->names_type[b->nrows + i] = names_type;
     }
+    /* a bulk load: file the values by field now, while they are in this
+     * thread's cache (load_apply would take another pass over them) */
+    if (cp->grid)
+        cp->grid_rc = load_gather(b->defs, b->koff, b->pv, cp->from, cp->to, b->grid_first, cp->grid);
 }
 
 /* Batches from this many rows check them over the handle's threads. */
@@ -1100,9 +1140,21 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
     check_part parts[EXEC_MAX_LANES];
     void *args[EXEC_MAX_LANES];
     int np = n < CHECK_PARALLEL_MIN_ROWS ? 1 : exec_threads(b->db);
+    /* the whole batch at once, of new contacts with ascending ids: the
+     * column path will apply it (load.h), and the checks file its values */
+    bool gather = b->nrows == 0 && np > 1;
+    for (size_t i = 0; gather && i < n; i++)
+        gather = c[i].id > (i ? c[i - 1].id : b->db->max_id);
+    b->gathered = false;
+    if (gather && grid_ready(b, np, b->db->nfields)) gather = false;
+    if (gather) {
+        load_defaults(b->db, b->time, b->defs);
+        b->grid_first = b->db->nrows;
+    }
     for (int p = 0; p < np; p++) {
         parts[p] = (check_part){.b = b, .c = c, .from = n * (size_t)p / (size_t)np,
-                                .to = n * (size_t)(p + 1) / (size_t)np};
+                                .to = n * (size_t)(p + 1) / (size_t)np,
+                                .grid = gather ? b->grid + (size_t)p * b->grid_nf : NULL};
         parts[p].err.code = 0;
         parts[p].err.msg[0] = '\0';
         args[p] = &parts[p];
@@ -1132,6 +1184,8 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
         if (err) *err = *perr;
         return perr->code;
     }
+    b->gathered = gather;
+    for (int p = 0; p < np; p++) b->gathered = b->gathered && parts[p].grid_rc == SEGDB_OK;
     return SEGDB_OK;
 }
 
@@ -1195,7 +1249,8 @@ static void batch_encode(wbuf *w, const ops_batch *b)
 static int batch_apply(segdb_t *db, const ops_batch *b, uint64_t *created)
 {
     load_batch lb = {.time = b->time, .n = b->nrows, .ids = b->ids, .koff = b->koff, .pv = b->pv,
-                     .names_type = b->names_type};
+                     .names_type = b->names_type, .grid = b->gathered ? b->grid : NULL, .np = b->grid_np,
+                     .nf = b->grid_nf, .grid_first = b->grid_first};
     if (load_applies(db, &lb)) {
         int rc = load_apply(db, &lb);
         *created = rc ? 0 : b->nrows;
