@@ -39,8 +39,6 @@ bool load_applies(const segdb_t *db, const load_batch *lb)
 enum { DEF_TYPE, DEF_STATUS, DEF_RELATIONSHIP, DEF_CREATED_AT, NDEFAULTS };
 _Static_assert(NDEFAULTS == LOAD_NDEFAULTS, "load.h counts the defaults");
 
-typedef load_cells cells;
-
 void load_defaults(segdb_t *db, int64_t time, pval out[LOAD_NDEFAULTS])
 {
     out[DEF_TYPE] = (pval){.f = db->fields[F_TYPE], .op = PV_SET, .code = TYPE_VISITOR};
@@ -66,7 +64,7 @@ typedef struct load_run {
     const pval *defs;       /* NDEFAULTS defaults */
     uint32_t nf;
     int np;
-    cells *grid;
+    load_cells *grid;
     field_job **jobs;
     size_t njobs;
     size_t next;            /* atomic */
@@ -98,7 +96,7 @@ static uint64_t cell_cost(const field *f)
 #define ID_MAP_COST 4
 
 /* Appends (row, pv); the arrays start with room for hint values. */
-static int cells_add(cells *c, size_t hint, uint32_t row, const pval *pv)
+static int cells_add(load_cells *c, size_t hint, uint32_t row, const pval *pv)
 {
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : hint ? hint : 16;
@@ -157,7 +155,7 @@ static int apply_text(load_run *run, field *f)
     int rc = vals && lens && rows ? SEGDB_OK : SEGDB_ENOMEM;
     size_t m = 0;
     for (int p = 0; p < run->np && !rc; p++) {
-        const cells *c = &run->grid[(size_t)p * run->nf + f->id];
+        const load_cells *c = &run->grid[(size_t)p * run->nf + f->id];
         for (size_t k = 0; k < c->n && !rc; k++) {
             if (c->pv[k]->op == PV_SET) {
                 rows[m] = c->rows[k];
@@ -209,7 +207,7 @@ static int run_job(load_run *run, field_job *j)
     int rc = SEGDB_OK;
     uint32_t prev = UINT32_MAX; /* a row's second value of the field goes the checked way */
     for (int p = 0; p < run->np && !rc; p++) {
-        const cells *c = &run->grid[(size_t)p * run->nf + j->f->id];
+        const load_cells *c = &run->grid[(size_t)p * run->nf + j->f->id];
         for (size_t k = 0; k < c->n && !rc; k++) {
             uint32_t row = c->rows[k];
             rc = row != prev && c->pv[k]->op == PV_SET ? apply_fresh(run->db, row, c->pv[k])

@@ -198,14 +198,14 @@ uint32_t dict_intern(dict *d, const char *s, size_t len)
     /* a spelling seen before maps straight to its code: no folding (the
      * entry is a guess from the hash, confirmed against the display text) */
     uint64_t hs = hash_bytes(s, len);
-    dict_spelling *e = d->spell ? &d->spell[hs & (DICT_SPELLINGS - 1)] : NULL;
+    spelling *e = d->spell ? &d->spell[hs & (DICT_SPELLINGS - 1)] : NULL;
     /* e->len is the display text's length: memcmp stays inside it */
     if (e && e->code && e->code < d->n && e->h == hs && e->len == len && memcmp(d->display[e->code], s, len) == 0)
         return e->code;
     uint32_t c = dict_intern_folding(d, s, len);
     if (c && !d->spell) d->spell = calloc(DICT_SPELLINGS, sizeof *d->spell);
     if (c && d->spell && len <= UINT32_MAX && str_is(d->display[c], s, len))
-        d->spell[hs & (DICT_SPELLINGS - 1)] = (dict_spelling){.h = hs, .code = c, .len = (uint32_t)len};
+        d->spell[hs & (DICT_SPELLINGS - 1)] = (spelling){.h = hs, .code = c, .len = (uint32_t)len};
     return c;
 }
 
@@ -959,7 +959,7 @@ void store_touch_rows(segdb_t *db, field *f, uint32_t first, uint32_t n)
     }
 }
 
-/* How many ids ahead store_new_rows prefetches the id map's slot. */
+/* How many ids ahead store_map_rows prefetches the id map's slot. */
 #define ID_AHEAD 16u
 
 /* The id map's size once n more ids are in it: doubled from the current (or
@@ -1016,13 +1016,6 @@ void store_map_rows(segdb_t *db, uint32_t first, uint32_t n)
         db->id_slots[i] = first + k + 1;
     }
     db->id_count += n;
-}
-
-int store_new_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first)
-{
-    int rc = store_add_rows(db, ids, n, first);
-    if (rc == SEGDB_OK) store_map_rows(db, *first, n);
-    return rc;
 }
 
 static void id_map_remove(segdb_t *db, uint32_t row)
@@ -1147,19 +1140,24 @@ void store_clear(segdb_t *db, field *f, uint32_t row)
 static int text_attach(segdb_t *db, field *f, uint32_t row, uint32_t c);
 static tpost *text_share(textdict *td, uint32_t c);
 
-int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t len)
+/* The code of text value s of f (folded here), created when new; 0 = ENOMEM. */
+static uint32_t text_code(field *f, const char *s, size_t len)
 {
-    textdict *td = f->text;
-    if (ensure_col(db, (void **)&td->row_code, 4)) return SEGDB_ENOMEM;
     char stackbuf[512];
     size_t flen;
     char *fv = fold_max_len(len) + 3 <= sizeof stackbuf ? store_text_fold_into(f, s, len, stackbuf, &flen)
                                                        : store_text_fold(f, s, len, &flen);
-    if (!fv) return SEGDB_ENOMEM;
-    uint32_t c = td_intern(td, s, len, fv, flen, hash_bytes(fv, flen));
+    if (!fv) return 0;
+    uint32_t c = td_intern(f->text, s, len, fv, flen, hash_bytes(fv, flen));
     if (fv != stackbuf) free(fv);
-    if (!c) return SEGDB_ENOMEM;
-    return text_attach(db, f, row, c);
+    return c;
+}
+
+int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t len)
+{
+    if (ensure_col(db, (void **)&f->text->row_code, 4)) return SEGDB_ENOMEM;
+    uint32_t c = text_code(f, s, len);
+    return c ? text_attach(db, f, row, c) : SEGDB_ENOMEM;
 }
 
 /* Row takes text code c of f (whatever it held before leaves). */
@@ -1305,7 +1303,7 @@ static void text_stage(const textdict *td, const field *f, text_ahead *t, unsign
         t->folded = t->spelled = false;
         if (td->spell) {
             t->hs = hash_bytes(val, len);
-            const td_spelling *e = &td->spell[t->hs & (TD_SPELLINGS - 1)];
+            const spelling *e = &td->spell[t->hs & (TD_SPELLINGS - 1)];
             if (e->code && e->h == t->hs) {
                 t->guess = e->code;
                 t->len = e->len;
@@ -1369,10 +1367,15 @@ int store_set_text_rows(segdb_t *db, field *f, const uint32_t *rows, const char 
             } else if (t->folded) {
                 uint32_t c = td_intern(td, vals[v], lens[v], t->buf, t->flen, t->h);
                 if (c && td->spell && lens[v] <= UINT32_MAX)
-                    td->spell[t->hs & (TD_SPELLINGS - 1)] = (td_spelling){.h = t->hs, .code = c, .len = (uint32_t)lens[v]};
+                    td->spell[t->hs & (TD_SPELLINGS - 1)] = (spelling){.h = t->hs, .code = c, .len = (uint32_t)lens[v]};
                 rc = c ? text_take(db, f, rows[v], c) : SEGDB_ENOMEM;
             } else {
-                rc = store_set_text(db, f, rows[v], vals[v], lens[v]);
+                /* not folded ahead (a long value, or a spelling that proved
+                 * another value's): fold it now; it still joins its value's
+                 * rows later, like the others (an attach here would file
+                 * every deferred row once per such value) */
+                uint32_t c = text_code(f, vals[v], lens[v]);
+                rc = c ? text_take(db, f, rows[v], c) : SEGDB_ENOMEM;
             }
             if (rc) return rc;
         }

@@ -62,14 +62,18 @@ enum { STATUS_NEVER = 1, STATUS_SUBSCRIBED, STATUS_UNSUBSCRIBED };
 enum { REL_NEW = 1, REL_APPROACHED, REL_HOT, REL_POTENTIAL, REL_LOST, REL_WON, REL_DONT_FORGET };
 enum { BOOL_NO = 1, BOOL_YES = 2 };
 
-/* dict_intern's memory of recent spellings: a hash of the bytes as written
- * and the code they had (checked against the code's display text). */
-#define DICT_SPELLINGS 256u
-typedef struct dict_spelling {
+/* A value as written, remembered with its code so that writing it again
+ * skips folding: a hash of its bytes, the code, its length. A guess from
+ * the hash, always confirmed against the code's own spelling (a dict's
+ * display text, a textdict's original), which is the remembered one. */
+typedef struct spelling {
     uint64_t h;
     uint32_t code;
-    uint32_t len;               /* of the spelling (= the display text) */
-} dict_spelling;
+    uint32_t len;
+} spelling;
+
+/* dict_intern's spellings, direct-mapped by hash. */
+#define DICT_SPELLINGS 256u
 
 /* A dictionary of folded values -> codes 1..n-1 (code 0 unused). */
 typedef struct dict {
@@ -79,7 +83,7 @@ typedef struct dict {
     uint32_t n, cap;            /* n includes the unused code 0 */
     uint32_t *slots;            /* open addressing: code or 0 */
     uint32_t nslots;
-    dict_spelling *spell;       /* DICT_SPELLINGS entries, direct-mapped, or NULL */
+    spelling *spell;            /* DICT_SPELLINGS entries, direct-mapped, or NULL */
 } dict;
 
 /* The rows of a text value that several contacts share: a sorted array while
@@ -114,20 +118,15 @@ typedef struct textdict {
     uint32_t *slots;            /* folded hash: 5 hash-tag bits | 27-bit first code with that value */
     uint32_t nslots;
     uint32_t *row_code;         /* per row, 0 = missing (col_alloc) */
-    struct td_spelling *spell;  /* store_set_text_rows' spellings (TEXT_FOLD fields), or NULL */
+    spelling *spell;            /* store_set_text_rows' spellings (TEXT_FOLD fields), or NULL */
     roaring_bitmap_t *pending;  /* rows whose code and count are set but which are not yet
                                  * in their value's rows (last_row / posts): bulk loads file
                                  * them by value later (store_text_settle); NULL = none */
 } textdict;
 
-/* A textdict's memory of recent originals (bulk loads of names): a hash of
- * the bytes as written and their code, checked against the code's original. */
+/* store_set_text_rows' spellings of a textdict (bulk loads of names),
+ * direct-mapped by hash. */
 #define TD_SPELLINGS 8192u
-typedef struct td_spelling {
-    uint64_t h;
-    uint32_t code;
-    uint32_t len;               /* of the spelling (= the code's original) */
-} td_spelling;
 
 typedef struct field {
     char name[SEGDB_MAX_FIELD_NAME_BYTES + 1];
@@ -236,17 +235,16 @@ char *store_field_names(segdb_t *db);
 int64_t store_now(segdb_t *db);            /* clock (or the record time during apply) */
 uint32_t store_row_of(segdb_t *db, uint64_t id);   /* UINT32_MAX when absent */
 int store_new_row(segdb_t *db, uint64_t id, uint32_t *row); /* SEGDB_ENOMEM */
-/* Rows for n new contacts at once (bulk loads): ids[0..n) strictly ascending
- * and above every id the store has held, so none exists. They get rows
- * *first .. *first + n - 1, live, in the id map, with their bucket: the state
- * n store_new_row calls leave (bitmaps may hold runs where those hold bits).
- * SEGDB_ENOMEM, with nothing changed but reserved capacity. */
-int store_new_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first);
-/* store_new_rows in two steps, so that the id map fills on one thread while
- * the rows' values are written on others: store_add_rows does everything but
- * the id map's entries (it makes the map big enough), store_map_rows then
- * enters rows first .. first + n - 1. In between, store_row_of doesn't find
- * the new ids and nothing may delete or add rows. */
+/* Rows for n new contacts at once (bulk loads), in two steps so that the id
+ * map fills on one thread while the rows' values are written on others.
+ * ids[0..n) strictly ascending and above every id the store has held, so
+ * none exists. store_add_rows gives them rows *first .. *first + n - 1, live,
+ * with their bucket, and makes room for them in the id map (SEGDB_ENOMEM,
+ * with nothing changed but reserved capacity); store_map_rows then enters
+ * them (growing the map first when it would pass 3/4 full). Together: the
+ * state n store_new_row calls leave (bitmaps may hold runs where those hold
+ * bits). In between, store_row_of doesn't find the new ids and nothing may
+ * delete or add rows. */
 int store_add_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first);
 void store_map_rows(segdb_t *db, uint32_t first, uint32_t n);
 /* The entries store_map_rows(db, _, n) will write: n, plus every id in the
