@@ -289,7 +289,7 @@ int load_apply(segdb_t *db, const load_batch *lb)
         jobs[id] = (field_job){.f = db->fields[id], .cost = m * cell_cost(db->fields[id])};
         run.jobs[run.njobs++] = &jobs[id];
     }
-    jobs[nf] = (field_job){.f = NULL, .cost = store_map_work(db, (uint32_t)n) * ID_MAP_COST};
+    jobs[nf] = (field_job){.f = NULL, .cost = store_map_work(db, r0, (uint32_t)n) * ID_MAP_COST};
     run.jobs[run.njobs++] = &jobs[nf];
     qsort(run.jobs, run.njobs, sizeof *run.jobs, cmp_cost_desc);
     exec_run_tasks(db, run_jobs, args, np);

@@ -455,9 +455,13 @@ int segdb_verify(segdb_t *db, segdb_err *err)
         if (store_row_of(db, db->ids[it.current_value]) != it.current_value)
             return err_set(err, SEGDB_EINVAL, "index id map disagrees with the id column at row %u", it.current_value);
     }
-    if (db->id_count != roaring_bitmap_get_cardinality(db->live))
-        return err_set(err, SEGDB_EINVAL, "index id map holds %u ids for %llu live rows", db->id_count,
+    uint64_t mapped = db->id_count + roaring_bitmap_range_cardinality(db->live, 0, db->id_sorted);
+    if (mapped != roaring_bitmap_get_cardinality(db->live))
+        return err_set(err, SEGDB_EINVAL, "index id map holds %llu ids for %llu live rows", (unsigned long long)mapped,
                        (unsigned long long)roaring_bitmap_get_cardinality(db->live));
+    for (uint32_t r = 1; r < db->id_sorted; r++)
+        if (db->ids[r] <= db->ids[r - 1])
+            return err_set(err, SEGDB_EINVAL, "index id map's sorted part is out of order at row %u", r);
     for (uint32_t k = 0; k < db->nfields && !rc; k++) {
         field *f = db->fields[k];
         if (k == F_ID || k == F_ARCHIVED) continue;

@@ -837,10 +837,45 @@ int64_t store_now(segdb_t *db)
     return (int64_t)time(NULL);
 }
 
+/* The row in [0, n) whose id (strictly ascending there) is id, or
+ * UINT32_MAX. Interpolation first: ids handed out in order (1, 2, 3, ...,
+ * with gaps) put the guess on or next to the row, one or two cache misses;
+ * a few guesses, then bisection, bound skewed ids to ~log2(n) reads. */
+static uint32_t sorted_find(const uint64_t *ids, uint32_t n, uint64_t id)
+{
+    if (n == 0 || id < ids[0] || id > ids[n - 1]) return UINT32_MAX;
+    uint32_t lo = 0, hi = n - 1; /* ids[lo] <= id <= ids[hi] */
+    for (int guess = 0; guess < 4 && hi - lo > 8; guess++) {
+        uint64_t a = ids[lo], b = ids[hi];
+        /* strictly ascending: b - a >= hi - lo, so m lies in [lo, hi] */
+        uint32_t m = lo + (uint32_t)((unsigned __int128)(id - a) * (hi - lo) / (b - a));
+        if (ids[m] == id) return m;
+        if (ids[m] < id) lo = m + 1;
+        else hi = m - 1;
+        if (lo > hi || id < ids[lo] || id > ids[hi]) return UINT32_MAX;
+    }
+    while (lo < hi) {
+        uint32_t m = lo + (hi - lo) / 2;
+        if (ids[m] < id) lo = m + 1;
+        else hi = m;
+    }
+    return ids[lo] == id ? lo : UINT32_MAX;
+}
+
+/* A new row `row` with this id extends the sorted part of the id map (every
+ * row before it is in it, and its id is above theirs). */
+static bool extends_sorted(const segdb_t *db, uint32_t row, uint64_t id)
+{
+    return row == db->id_sorted && (row == 0 || id > db->ids[row - 1]);
+}
+
 uint32_t store_row_of(segdb_t *db, uint64_t id)
 {
-    /* an id above every id ever written is new: no probe (bulk loads of new contacts) */
-    if (!db->id_nslots || id > db->max_id) return UINT32_MAX;
+    /* an id above every id ever written is new: no search (bulk loads of new contacts) */
+    if (id > db->max_id) return UINT32_MAX;
+    uint32_t r = sorted_find(db->ids, db->id_sorted, id);
+    if (r != UINT32_MAX && bm_contains(db->live, r)) return r;
+    if (!db->id_count) return UINT32_MAX;
     uint32_t mask = db->id_nslots - 1;
     uint32_t i = (uint32_t)mix64(id) & mask;
     while (db->id_slots[i]) {
@@ -925,18 +960,25 @@ int store_new_row(segdb_t *db, uint64_t id, uint32_t *row)
     if (db->nrows == UINT32_MAX - 1) return SEGDB_ENOMEM;
     int rc = grow_rows(db, db->nrows + 1);
     if (rc) return rc;
-    if ((uint64_t)(db->id_count + 1) * 4 > (uint64_t)db->id_nslots * 3) {
+    bool sorted = extends_sorted(db, db->nrows, id);
+    if (!sorted && (uint64_t)(db->id_count + 1) * 4 > (uint64_t)db->id_nslots * 3) {
         rc = id_rehash(db, db->id_nslots ? db->id_nslots * 2 : 1024);
         if (rc) return rc;
     }
+    /* the ascending flag is about live rows: the first one is in order */
+    bool alone = roaring_bitmap_is_empty(db->live);
     uint32_t r = db->nrows++;
     db->ids[r] = id;
-    uint32_t mask = db->id_nslots - 1;
-    uint32_t i = (uint32_t)mix64(id) & mask;
-    while (db->id_slots[i]) i = (i + 1) & mask;
-    db->id_slots[i] = r + 1;
-    db->id_count++;
-    if (db->id_count > 1 && id <= db->max_id) db->ids_ascending = false;
+    if (sorted) {
+        db->id_sorted++;
+    } else {
+        uint32_t mask = db->id_nslots - 1;
+        uint32_t i = (uint32_t)mix64(id) & mask;
+        while (db->id_slots[i]) i = (i + 1) & mask;
+        db->id_slots[i] = r + 1;
+        db->id_count++;
+    }
+    if (!alone && id <= db->max_id) db->ids_ascending = false;
     if (id > db->max_id) db->max_id = id;
     bm_add(db->live, r);
     bm_add(db->universe, r);
@@ -979,9 +1021,12 @@ int store_add_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first
     int rc = grow_rows(db, db->nrows + n);
     if (rc) return rc;
     /* store_map_rows grows the id map (a rehash of millions of slots is
-     * worth doing on another thread), but must find room without it */
-    if ((uint64_t)db->id_count + n >= db->id_nslots && (rc = id_rehash(db, id_map_size(db, n)))) return rc;
-    if ((uint64_t)db->id_count + n >= db->id_nslots) return SEGDB_ENOMEM; /* 2^31 slots, full */
+     * worth doing on another thread), but must find room without it; ids
+     * that extend its sorted part need none */
+    if (!extends_sorted(db, db->nrows, ids[0])) {
+        if ((uint64_t)db->id_count + n >= db->id_nslots && (rc = id_rehash(db, id_map_size(db, n)))) return rc;
+        if ((uint64_t)db->id_count + n >= db->id_nslots) return SEGDB_ENOMEM; /* 2^31 slots, full */
+    }
     uint32_t r0 = db->nrows;
     memcpy(db->ids + r0, ids, (size_t)n * sizeof *ids);
     db->nrows += n;
@@ -996,13 +1041,20 @@ int store_add_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first
     return SEGDB_OK;
 }
 
-uint64_t store_map_work(const segdb_t *db, uint32_t n)
+uint64_t store_map_work(const segdb_t *db, uint32_t first, uint32_t n)
 {
+    if (first == db->id_sorted) return 1;
     return n + (id_map_size(db, n) != db->id_nslots ? db->id_count : 0);
 }
 
 void store_map_rows(segdb_t *db, uint32_t first, uint32_t n)
 {
+    /* store_add_rows only takes ids above every row's, so rows that follow
+     * the sorted part extend it */
+    if (first == db->id_sorted) {
+        db->id_sorted += n;
+        return;
+    }
     /* the table store_new_row would have grown to; when there is no memory
      * for it the old one, fuller than 3/4, still has room (store_add_rows) */
     uint32_t ns = id_map_size(db, n);
@@ -1020,6 +1072,7 @@ void store_map_rows(segdb_t *db, uint32_t first, uint32_t n)
 
 static void id_map_remove(segdb_t *db, uint32_t row)
 {
+    if (row < db->id_sorted) return; /* found by search; leaving `live` unmaps it */
     uint32_t mask = db->id_nslots - 1;
     uint32_t i = (uint32_t)mix64(db->ids[row]) & mask;
     while (db->id_slots[i] && db->id_slots[i] != row + 1) i = (i + 1) & mask;
@@ -1718,26 +1771,32 @@ int store_text_rehash(textdict *td)
 
 int store_rebuild_id_map(segdb_t *db)
 {
-    uint32_t live = (uint32_t)roaring_bitmap_get_cardinality(db->live);
-    uint32_t nslots = 1024;
-    while ((uint64_t)(live + 1) * 4 > (uint64_t)nslots * 3) nslots *= 2;
-    col_free(db->id_slots, (size_t)db->id_nslots * 4);
-    db->id_slots = table_alloc((size_t)nslots * 4);
-    db->id_nslots = db->id_slots ? nslots : 0;
-    db->id_count = 0;
-    if (!db->id_slots) return SEGDB_ENOMEM;
-    /* Ids strictly ascending in row order (what bulk loads of new contacts
-     * give) can't repeat, so the inserts need not compare ids; otherwise each
-     * probe checks for a duplicate. The flag is recomputed, not trusted. */
-    bool ascending = true;
-    for (uint32_t r = 0; r < db->nrows; r++) {
-        if (r && db->ids[r] <= db->ids[r - 1]) ascending = false;
+    /* the sorted part: the longest run of strictly ascending ids from row 0
+     * (all of them after bulk loads of new contacts in id order) */
+    uint32_t k = 0;
+    while (k < db->nrows && (k == 0 || db->ids[k] > db->ids[k - 1])) k++;
+    db->id_sorted = k;
+    /* The ascending flag is recomputed, not trusted (over every row, live or
+     * not: stricter than it need be). */
+    db->ids_ascending = k == db->nrows;
+    for (uint32_t r = 0; r < db->nrows; r++)
         if (db->ids[r] > db->max_id) db->max_id = db->ids[r];
-    }
-    db->ids_ascending = ascending;
+    /* the live rows after it go into the hash part */
+    uint64_t rest = roaring_bitmap_get_cardinality(db->live) - roaring_bitmap_range_cardinality(db->live, 0, k);
+    col_free(db->id_slots, (size_t)db->id_nslots * 4);
+    db->id_slots = NULL;
+    db->id_nslots = db->id_count = 0;
+    if (rest == 0) return SEGDB_OK;
+    uint32_t nslots = 1024;
+    while ((rest + 1) * 4 > (uint64_t)nslots * 3) nslots *= 2;
+    db->id_slots = table_alloc((size_t)nslots * 4);
+    if (!db->id_slots) return SEGDB_ENOMEM;
+    db->id_nslots = nslots;
+    /* each probe checks for a duplicate, and so does the sorted part */
     uint32_t mask = nslots - 1, rows[REHASH_BATCH], homes[REHASH_BATCH];
     roaring_uint32_iterator_t it;
     roaring_init_iterator(db->live, &it);
+    roaring_move_uint32_iterator_equalorlarger(&it, k);
     for (uint32_t nb; (nb = roaring_read_uint32_iterator(&it, rows, REHASH_BATCH)) > 0;) {
         for (uint32_t b = 0; b < nb; b++) {
             homes[b] = (uint32_t)mix64(db->ids[rows[b]]) & mask;
@@ -1747,7 +1806,9 @@ int store_rebuild_id_map(segdb_t *db)
             uint64_t id = db->ids[rows[b]];
             uint32_t i = homes[b];
             for (; db->id_slots[i]; i = (i + 1) & mask)
-                if (!ascending && db->ids[db->id_slots[i] - 1] == id) return SEGDB_EINVAL; /* duplicate id */
+                if (db->ids[db->id_slots[i] - 1] == id) return SEGDB_EINVAL; /* duplicate id */
+            uint32_t r = sorted_find(db->ids, k, id);
+            if (r != UINT32_MAX && bm_contains(db->live, r)) return SEGDB_EINVAL;
             db->id_slots[i] = rows[b] + 1;
             db->id_count++;
         }

@@ -169,7 +169,13 @@ struct segdb {
 
     uint64_t *ids;              /* row -> id (col_alloc) */
     uint32_t nrows, rows_cap;
-    uint32_t *id_slots;         /* id -> row + 1, linear probing (col_alloc) */
+    /* id -> row, in two parts. Rows [0, id_sorted) hold strictly ascending
+     * ids (what loads of new contacts in id order give): an id among them is
+     * found by searching `ids` itself, and a deleted one by its leaving
+     * `live`. Every later live row is in id_slots (row + 1, linear probing,
+     * col_alloc), id_count of them. */
+    uint32_t id_sorted;
+    uint32_t *id_slots;
     uint32_t id_nslots, id_count;
     bool ids_ascending;         /* rows are in id order (every new id > all before) */
     uint64_t max_id;
@@ -247,10 +253,11 @@ int store_new_row(segdb_t *db, uint64_t id, uint32_t *row); /* SEGDB_ENOMEM */
  * delete or add rows. */
 int store_add_rows(segdb_t *db, const uint64_t *ids, uint32_t n, uint32_t *first);
 void store_map_rows(segdb_t *db, uint32_t first, uint32_t n);
-/* The entries store_map_rows(db, _, n) will write: n, plus every id in the
- * map when it must grow first (a rehash of millions of ids takes longer than
- * a whole batch's other work, so it is worth starting first). */
-uint64_t store_map_work(const segdb_t *db, uint32_t n);
+/* The entries store_map_rows(db, first, n) will write: none when the rows
+ * extend the map's sorted part, else n, plus every id in the map when it
+ * must grow first (a rehash of millions of ids takes longer than a whole
+ * batch's other work, so it is worth starting first). */
+uint64_t store_map_work(const segdb_t *db, uint32_t first, uint32_t n);
 /* Rows first .. first + n - 1 (new, so zero) are about to be written in f's
  * columns (and, for birthday, its derived ones): write their zeros now. A
  * column page is first read by the write path (is the value already there?):

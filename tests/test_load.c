@@ -180,6 +180,9 @@ static void same_store(segdb_t *a, segdb_t *b)
     cr_assert_eq(a->nrows, b->nrows);
     cr_assert_eq(a->max_id, b->max_id);
     cr_assert_eq(a->ids_ascending, b->ids_ascending);
+    cr_assert_eq(a->id_sorted, b->id_sorted, "the id map's sorted part: %u rows against %u", a->id_sorted,
+                 b->id_sorted);
+    cr_assert_eq(a->id_count, b->id_count);
     for (uint32_t r = 0; r < a->nrows; r++) {
         cr_assert_eq(a->ids[r], b->ids[r], "row %u", r);
         if (roaring_bitmap_contains(a->live, r))
@@ -652,4 +655,105 @@ Test(load, coarse_range_levels_rebuilt_from_finer_ones_match_sorted_filing)
     rindex_free(big);
     rindex_free(small);
     free(v);
+}
+
+/* ---- the id map's two parts ---------------------------------------------------- */
+
+/* Every live row is found by its id, and ids between or beyond are not. */
+static void ids_found(segdb_t *db, const uint64_t *ids, size_t n)
+{
+    for (uint32_t r = 0; r < db->nrows; r++) {
+        bool live = roaring_bitmap_contains(db->live, r);
+        uint32_t got = store_row_of(db, db->ids[r]);
+        if (live) cr_assert_eq(got, r, "id %llu: row %u, expected %u", (unsigned long long)db->ids[r], got, r);
+        else cr_assert(got == UINT32_MAX || got > r, "deleted row %u still found by its id", r);
+    }
+    for (size_t k = 0; k < n; k++) {
+        uint64_t gap = ids[k] + 1; /* ids are multiples of 4 (and one is 2 more): never written */
+        cr_assert_eq(store_row_of(db, gap), UINT32_MAX, "id %llu found", (unsigned long long)gap);
+    }
+    cr_assert_eq(store_row_of(db, 0), UINT32_MAX);
+    cr_assert_eq(store_row_of(db, UINT64_MAX), UINT32_MAX);
+    segdb_err e;
+    cr_assert_eq(segdb_verify(db, &e), 0, "%s", e.msg);
+}
+
+/* Loads in id order keep the ids in the row order's own sorted column (no
+ * hash entries); deletes, an id coming back, and ids out of order go to the
+ * hash part; a snapshot rebuilds the same split. Ids are skewed (steps of 4
+ * to 2^42) so the interpolating search also has to bisect. */
+Test(load, id_map_sorted_part_and_hash_part)
+{
+    enum { N = 4000 };
+    uint64_t *ids = malloc(N * sizeof *ids);
+    uint64_t id = 12;
+    for (size_t k = 0; k < N; k++) {
+        ids[k] = id;
+        id += k % 97 == 0 ? (UINT64_C(1) << (k % 41)) * 4 : 4 + 4 * rnd(5);
+    }
+    segdb_t *db = open_db(2);
+    segdb_kv kv = {.name = "city", .value = "Huế", .value_len = strlen("Huế")};
+    segdb_contact *cs = calloc(N, sizeof *cs);
+    for (size_t k = 0; k < N; k++) cs[k] = (segdb_contact){.id = ids[k], .kv = &kv, .n = 1};
+    segdb_err e;
+    uint64_t created = 0;
+    /* one by one, then batches (the bulk path), then one by one again */
+    for (size_t k = 0; k < 300; k++) {
+        int c;
+        cr_assert_eq(segdb_upsert(db, ids[k], &kv, 1, &c, &e), 0, "%s", e.msg);
+    }
+    for (size_t k = 300; k < N - 300; k += 700) {
+        size_t m = k + 700 < N - 300 ? 700 : N - 300 - k;
+        cr_assert_eq(segdb_upsert_batch(db, cs + k, m, &created, &e), 0, "%s", e.msg);
+    }
+    for (size_t k = N - 300; k < N; k++) {
+        int c;
+        cr_assert_eq(segdb_upsert(db, ids[k], &kv, 1, &c, &e), 0, "%s", e.msg);
+    }
+    cr_assert_eq(db->id_sorted, N);
+    cr_assert_eq(db->id_count, 0, "no hash entries for ids in row order");
+    ids_found(db, ids, N);
+
+    /* deletes leave the sorted part; an id that comes back is hashed */
+    uint64_t del[] = {ids[0], ids[1], ids[1234], ids[N - 1]}, deleted = 0;
+    cr_assert_eq(segdb_del(db, del, 4, &deleted, &e), 0, "%s", e.msg);
+    cr_assert_eq(deleted, 4);
+    for (size_t k = 0; k < 4; k++) cr_assert_eq(store_row_of(db, del[k]), UINT32_MAX);
+    int c;
+    cr_assert_eq(segdb_upsert(db, ids[1234], &kv, 1, &c, &e), 0, "%s", e.msg);
+    cr_assert(c);
+    cr_assert_eq(db->id_count, 1);
+    cr_assert_eq(store_row_of(db, ids[1234]), db->nrows - 1);
+    ids_found(db, ids, N);
+
+    /* an id below the top (it was never written) ends the sorted part */
+    uint32_t sorted = db->id_sorted;
+    cr_assert_eq(segdb_upsert(db, ids[5] + 2, &kv, 1, &c, &e), 0, "%s", e.msg);
+    cr_assert(c);
+    /* then a bulk batch above every id: rows after the sorted part, hashed */
+    uint64_t top = ids[N - 1] + 1000;
+    for (size_t k = 0; k < 500; k++) cs[k].id = top + 2 * k;
+    cr_assert_eq(segdb_upsert_batch(db, cs, 500, &created, &e), 0, "%s", e.msg);
+    cr_assert_eq(created, 500);
+    cr_assert_eq(db->id_sorted, sorted);
+    cr_assert_eq(db->id_count, 502);
+    cr_assert_eq(store_row_of(db, ids[5] + 2), sorted + 1);
+    for (size_t k = 0; k < 500; k++) cr_assert_eq(store_row_of(db, top + 2 * k), sorted + 2 + k);
+    ids_found(db, ids, N);
+
+    /* a snapshot rebuilds both parts */
+    membuf m = {0};
+    cr_assert_eq(segdb_save(db, mem_write, &m, &e), 0, "%s", e.msg);
+    segdb_t *back = NULL;
+    cr_assert_eq(segdb_load(&back, NULL, mem_read, &m, m.len, &e), 0, "%s", e.msg);
+    cr_assert_eq(back->id_sorted, sorted);
+    cr_assert_eq(back->id_count, 502);
+    ids_found(back, ids, N);
+    cr_assert_eq(segdb_upsert(back, ids[5] + 2, &kv, 1, &c, &e), 0, "%s", e.msg);
+    cr_assert_not(c, "found again after the snapshot");
+    segdb_close(back);
+    segdb_close(db);
+    free(m.p);
+    free(cs);
+    free(ids);
 }
