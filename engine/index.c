@@ -49,33 +49,6 @@ static uint32_t lower_bound(const rlevel *lv, uint64_t k)
     return lo;
 }
 
-/* Index of bucket b in level lv, inserting an empty bucket when new; -1 on ENOMEM. */
-static int64_t bucket_slot(rlevel *lv, uint64_t b)
-{
-    uint32_t pos;
-    if (lv->n && lv->keys[lv->n - 1] == b) return lv->n - 1;
-    pos = lower_bound(lv, b);
-    if (pos < lv->n && lv->keys[pos] == b) return pos;
-    if (lv->n == lv->cap) {
-        uint32_t nc = lv->cap ? lv->cap * 2 : 16;
-        uint64_t *nk = realloc(lv->keys, nc * sizeof *nk);
-        if (!nk) return -1;
-        lv->keys = nk;
-        roaring_bitmap_t **nb = realloc(lv->bms, nc * sizeof *nb);
-        if (!nb) return -1;
-        lv->bms = nb;
-        lv->cap = nc;
-    }
-    roaring_bitmap_t *bm = roaring_bitmap_create();
-    if (!bm) return -1;
-    memmove(lv->keys + pos + 1, lv->keys + pos, (lv->n - pos) * sizeof *lv->keys);
-    memmove(lv->bms + pos + 1, lv->bms + pos, (lv->n - pos) * sizeof *lv->bms);
-    lv->keys[pos] = b;
-    lv->bms[pos] = bm;
-    lv->n++;
-    return pos;
-}
-
 int rindex_add(range_index *ri, uint32_t row)
 {
     bm_add(ri->pending, row);
@@ -132,6 +105,68 @@ static int64_t distinct_buckets(const uint64_t *keys, uint64_t n, unsigned s0, u
     return (int64_t)m;
 }
 
+/* Gives level lv a bucket for each of keys[0..m) >> up (ascending, repeats
+ * allowed) that it lacks, merging them in with one pass over its buckets
+ * (one insert at a time would move half the level per new bucket). The count
+ * of distinct keys >> up, or -1 on ENOMEM (the level unchanged but for
+ * capacity). */
+static int64_t ensure_buckets(rlevel *lv, const uint64_t *keys, uint64_t m, unsigned up)
+{
+    uint64_t distinct = 0, missing = 0;
+    uint32_t i = 0;
+    for (uint64_t k = 0; k < m; k++) {
+        uint64_t b = keys[k] >> up;
+        if (k && (keys[k - 1] >> up) == b) continue;
+        distinct++;
+        while (i < lv->n && lv->keys[i] < b) i++;
+        if (i == lv->n || lv->keys[i] != b) missing++;
+    }
+    if (missing == 0) return (int64_t)distinct;
+    if ((uint64_t)lv->n + missing > UINT32_MAX) return -1;
+    if (lv->n + missing > lv->cap) {
+        uint64_t nc = lv->cap ? lv->cap : 16;
+        while (nc < lv->n + missing) nc *= 2;
+        if (nc > UINT32_MAX) nc = UINT32_MAX;
+        uint64_t *nk = realloc(lv->keys, nc * sizeof *nk);
+        if (!nk) return -1;
+        lv->keys = nk;
+        roaring_bitmap_t **nbm = realloc(lv->bms, nc * sizeof *nbm);
+        if (!nbm) return -1;
+        lv->bms = nbm;
+        lv->cap = (uint32_t)nc;
+    }
+    roaring_bitmap_t **made = malloc(missing * sizeof *made);
+    uint64_t nmade = 0;
+    for (; made && nmade < missing; nmade++)
+        if (!(made[nmade] = roaring_bitmap_create())) break;
+    if (!made || nmade < missing) {
+        for (uint64_t k = 0; made && k < nmade; k++) roaring_bitmap_free(made[k]);
+        free(made);
+        return -1;
+    }
+    /* merge from the back: w is where the next largest key goes */
+    uint64_t w = lv->n + missing, k = m;
+    int64_t j = (int64_t)lv->n - 1;
+    while (k > 0) {
+        uint64_t b = keys[k - 1] >> up;
+        k--;
+        if (k > 0 && (keys[k - 1] >> up) == b) continue; /* take each key once, at its first */
+        while (j >= 0 && lv->keys[j] > b) {
+            w--;
+            lv->keys[w] = lv->keys[j];
+            lv->bms[w] = lv->bms[j];
+            j--;
+        }
+        if (j >= 0 && lv->keys[j] == b) continue; /* has it: moved with the rest */
+        w--;
+        lv->keys[w] = b;
+        lv->bms[w] = made[--nmade];
+    }
+    lv->n += (uint32_t)missing;
+    free(made);
+    return (int64_t)distinct;
+}
+
 /* Rebuild every bucket of level l (> 0) as the union of the buckets of level
  * l - 1 inside it: a bucket's rows are exactly its finer buckets' rows, and
  * when a flush files at least as many rows as the index held, a few
@@ -162,62 +197,65 @@ static uint64_t filed_rows(const range_index *ri)
     return t;
 }
 
-int rindex_flush(range_index *ri)
+/* rindex_flush files pending rows this many at a time: its scratch arrays
+ * (20 bytes a row) stay a few MiB, reused chunk after chunk, instead of
+ * hundreds of MiB of fresh pages per field after a 10M-contact load. */
+#define FLUSH_CHUNK (1u << 18)
+
+/* Scratch for one chunk of pending rows. */
+typedef struct flush_chunk {
+    uint32_t *rows;      /* the chunk's rows, ascending */
+    uint64_t *keys;      /* their keys */
+    uint32_t *slot;      /* a row's bucket at the level being filed */
+    uint32_t *fine_slot; /* its bucket at level 0 */
+    uint32_t *sorted;    /* rows grouped by bucket (ascending within each) */
+} flush_chunk;
+
+/* Files rows fc->rows[0..n) (already keyed) into level 0 and, unless
+ * `coarse_later` (the caller rebuilds the coarser levels), every coarser
+ * level. SEGDB_ENOMEM. */
+static int file_chunk(range_index *ri, flush_chunk *fc, uint64_t n, bool coarse_later)
 {
-    uint64_t n = roaring_bitmap_get_cardinality(ri->pending);
-    if (n == 0) return SEGDB_OK;
-    bool rebuild = ri->nlevels > 1 && n >= filed_rows(ri); /* a bulk load: the index at least doubles */
     int rc = SEGDB_ENOMEM;
-    uint32_t *rows = malloc(n * sizeof *rows);
-    uint64_t *keys = malloc(n * sizeof *keys);
-    uint32_t *slot = malloc(n * sizeof *slot);
-    uint32_t *sorted = malloc(n * sizeof *sorted);
-    uint32_t *fine_slot = malloc(n * sizeof *fine_slot);
     uint32_t *count = NULL, *dense = NULL;
     uint64_t *distinct = NULL;
-    if (!rows || !keys || !slot || !sorted || !fine_slot) goto done;
-    roaring_bitmap_to_uint32_array(ri->pending, rows);
-    for (uint64_t i = 0; i < n; i++) keys[i] = ri->key_of(ri->key_ctx, rows[i]);
     /* Every row's bucket at level l is its finest bucket >> (shift[l] -
      * shift[0]), so the buckets to create come from the few distinct finest
      * ones, not from every row (a binary search per row and level took 65%
      * of filing 10M rows). */
     unsigned s0 = ri->shift[0];
     uint64_t lo, span;
-    int64_t nd = distinct_buckets(keys, n, s0, &distinct, &lo, &span);
+    int64_t nd = distinct_buckets(fc->keys, n, s0, &distinct, &lo, &span);
     if (nd < 0) goto done;
     for (uint32_t l = 0; l < ri->nlevels; l++) {
         rlevel *lv = &ri->lv[l];
         unsigned s = ri->shift[l];
-        /* make sure every bucket exists first (inserting shifts slots) */
-        int64_t nb = 0;
-        for (int64_t k = 0; k < nd; k++) {
-            uint64_t b = distinct[k] >> (s - s0);
-            if (k && (distinct[k - 1] >> (s - s0)) == b) continue;
-            if (bucket_slot(lv, b) < 0) goto done;
-            nb++;
-        }
+        /* make sure every bucket exists first (inserting shifts slots; the
+         * rebuild of coarser levels needs them too) */
+        int64_t nb = ensure_buckets(lv, distinct, (uint64_t)nd, s - s0);
+        if (nb < 0) goto done;
+        if (l > 0 && coarse_later) continue;
         if (nb == 1) {
             /* every row in one bucket (coarse levels of small counts, days,
-             * months): the pending bitmap is that bucket's new rows (and when
-             * that is level 0, every level is one bucket: fine_slot goes
-             * unused) */
-            roaring_bitmap_or_inplace(lv->bms[lower_bound(lv, distinct[0] >> (s - s0))], ri->pending);
-            continue;
-        }
-        if (l > 0 && rebuild) {
-            if (rebuild_level(ri, l)) goto done;
+             * months): no sort (and when that is level 0, every level is one
+             * bucket: fine_slot goes unused) */
+            roaring_bitmap_add_many(lv->bms[lower_bound(lv, distinct[0] >> (s - s0))], n, fc->rows);
             continue;
         }
         if (l == 0) {
             if (span <= DENSE_BUCKETS) {
                 /* a table from bucket to slot: one lookup per row */
+                free(dense);
                 if (!(dense = malloc(span * sizeof *dense))) goto done;
                 for (int64_t k = 0; k < nd; k++) dense[distinct[k] - lo] = lower_bound(lv, distinct[k]);
-                for (uint64_t i = 0; i < n; i++) slot[i] = dense[(keys[i] >> s0) - lo];
+                for (uint64_t i = 0; i < n; i++) fc->slot[i] = dense[(fc->keys[i] >> s0) - lo];
             } else {
-                for (uint64_t i = 0; i < n; i++) slot[i] = lower_bound(lv, keys[i] >> s);
+                for (uint64_t i = 0; i < n; i++) fc->slot[i] = lower_bound(lv, fc->keys[i] >> s);
             }
+            memcpy(fc->fine_slot, fc->slot, n * sizeof *fc->slot);
+        } else if (n < ri->lv[0].n) {
+            /* fewer rows than finest buckets (a write or a few): search each */
+            for (uint64_t i = 0; i < n; i++) fc->slot[i] = lower_bound(lv, fc->keys[i] >> s);
         } else {
             /* a finest bucket lies inside exactly one coarser bucket: map slots */
             rlevel *fine = &ri->lv[0];
@@ -225,35 +263,59 @@ int rindex_flush(range_index *ri)
             if (!map) goto done;
             for (uint32_t k = 0; k < fine->n; k++)
                 map[k] = lower_bound(lv, (fine->keys[k] << ri->shift[0]) >> s);
-            for (uint64_t i = 0; i < n; i++) slot[i] = map[fine_slot[i]];
+            for (uint64_t i = 0; i < n; i++) fc->slot[i] = map[fc->fine_slot[i]];
             free(map);
         }
-        if (l == 0) memcpy(fine_slot, slot, n * sizeof *slot);
         /* counting sort by slot keeps rows ascending within each bucket */
         free(count);
         count = calloc((size_t)lv->n + 1, sizeof *count);
         if (!count) goto done;
-        for (uint64_t i = 0; i < n; i++) count[slot[i] + 1]++;
+        for (uint64_t i = 0; i < n; i++) count[fc->slot[i] + 1]++;
         for (uint32_t k = 0; k < lv->n; k++) count[k + 1] += count[k];
-        for (uint64_t i = 0; i < n; i++) sorted[count[slot[i]]++] = rows[i];
+        for (uint64_t i = 0; i < n; i++) fc->sorted[count[fc->slot[i]]++] = fc->rows[i];
         uint32_t start = 0;
         for (uint32_t k = 0; k < lv->n; k++) {
             uint32_t end = count[k];
-            if (end > start) roaring_bitmap_add_many(lv->bms[k], end - start, sorted + start);
+            if (end > start) roaring_bitmap_add_many(lv->bms[k], end - start, fc->sorted + start);
             start = end;
         }
     }
-    roaring_bitmap_clear(ri->pending);
     rc = SEGDB_OK;
 done:
-    free(rows);
-    free(keys);
-    free(slot);
-    free(sorted);
-    free(fine_slot);
     free(count);
     free(dense);
     free(distinct);
+    return rc;
+}
+
+int rindex_flush(range_index *ri)
+{
+    uint64_t n = roaring_bitmap_get_cardinality(ri->pending);
+    if (n == 0) return SEGDB_OK;
+    /* a bulk load (the index at least doubles): coarser levels are rebuilt
+     * from the finest once every chunk is filed */
+    bool rebuild = ri->nlevels > 1 && n >= filed_rows(ri);
+    uint64_t cap = n < FLUSH_CHUNK ? n : FLUSH_CHUNK;
+    flush_chunk fc = {.rows = malloc(cap * sizeof *fc.rows),
+                      .keys = malloc(cap * sizeof *fc.keys),
+                      .slot = malloc(cap * sizeof *fc.slot),
+                      .fine_slot = malloc(cap * sizeof *fc.fine_slot),
+                      .sorted = malloc(cap * sizeof *fc.sorted)};
+    int rc = fc.rows && fc.keys && fc.slot && fc.fine_slot && fc.sorted ? SEGDB_OK : SEGDB_ENOMEM;
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(ri->pending, &it);
+    for (uint32_t m; !rc && (m = roaring_read_uint32_iterator(&it, fc.rows, (uint32_t)cap)) > 0;) {
+        for (uint32_t i = 0; i < m; i++) fc.keys[i] = ri->key_of(ri->key_ctx, fc.rows[i]);
+        rc = file_chunk(ri, &fc, m, rebuild);
+    }
+    for (uint32_t l = 1; !rc && rebuild && l < ri->nlevels; l++) rc = rebuild_level(ri, l);
+    /* on ENOMEM the rows stay pending: filing them again adds nothing twice */
+    if (!rc) roaring_bitmap_clear(ri->pending);
+    free(fc.rows);
+    free(fc.keys);
+    free(fc.slot);
+    free(fc.fine_slot);
+    free(fc.sorted);
     return rc;
 }
 

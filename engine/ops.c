@@ -991,20 +991,28 @@ static int batch_col(ops_batch *b, const char *name, uint16_t *col)
     return rc;
 }
 
-static int batch_col_find(ops_batch *b, const char *name, uint16_t *col)
+/* The column already named `name` (by pointer, else by text), searched from
+ * *hint on (rows name their columns in the same order: the one after the
+ * last first). False when there is none yet. Only reads b. */
+static bool batch_col_known(const ops_batch *b, const char *name, uint32_t *hint, uint16_t *col)
 {
-    /* rows name their columns in the same order: try the one after the last first */
-    uint32_t h = b->col_hint < b->ncols ? b->col_hint : 0;
+    uint32_t h = *hint < b->ncols ? *hint : 0;
     for (uint32_t k = 0; k < b->ncols; k++) {
         uint32_t c = h + k < b->ncols ? h + k : h + k - b->ncols;
         if (b->cols[c] == name) {
             *col = (uint16_t)c;
-            b->col_hint = c + 1;
-            return SEGDB_OK;
+            *hint = c + 1;
+            return true;
         }
     }
     for (uint32_t c = 0; c < b->ncols; c++)
-        if (strcmp(b->cols[c], name) == 0) { *col = (uint16_t)c; return SEGDB_OK; }
+        if (strcmp(b->cols[c], name) == 0) { *col = (uint16_t)c; return true; }
+    return false;
+}
+
+static int batch_col_find(ops_batch *b, const char *name, uint16_t *col)
+{
+    if (batch_col_known(b, name, &b->col_hint, col)) return SEGDB_OK;
     if (b->ncols == UINT16_MAX) return SEGDB_ELIMIT;
     if (b->ncols == b->capcols) {
         uint32_t nc = b->capcols ? b->capcols * 2 : 32;
@@ -1073,13 +1081,45 @@ typedef struct check_part {
     segdb_err err;
     load_cells *grid;            /* NULL, or where to file the checked values by field */
     int grid_rc;                 /* ENOMEM filing them (the batch then files them itself) */
+    bool lookup;                 /* look the rows' field names up first (else done already) */
+    bool unknown;                /* a row names a field that has no column yet: nothing checked */
 } check_part;
+
+/* The columns of rows [cp->from, cp->to), when every name has one already
+ * (columns are numbered in the order rows first name them, so a new one is
+ * left to the serial pass). False when some name has none. */
+static bool lookup_rows(check_part *cp)
+{
+    ops_batch *b = cp->b;
+    const char *memo_name[BATCH_COL_MEMO] = {0};
+    uint16_t memo_col[BATCH_COL_MEMO];
+    uint32_t hint = 0;
+    for (size_t i = cp->from; i < cp->to; i++) {
+        size_t k = b->koff[b->nrows + i];
+        for (size_t j = 0; j < cp->c[i].n; j++, k++) {
+            const char *name = cp->c[i].kv[j].name;
+            size_t slot = ((uintptr_t)name >> 3) & (BATCH_COL_MEMO - 1);
+            if (memo_name[slot] == name) {
+                b->kcol[k] = memo_col[slot];
+                continue;
+            }
+            if (!batch_col_known(b, name, &hint, &b->kcol[k])) return false;
+            memo_name[slot] = name;
+            memo_col[slot] = b->kcol[k];
+        }
+    }
+    return true;
+}
 
 static void check_rows(void *arg)
 {
     check_part *cp = arg;
     ops_batch *b = cp->b;
     cp->failed = cp->to;
+    if (cp->lookup && !lookup_rows(cp)) {
+        cp->unknown = true;
+        return;
+    }
     for (size_t i = cp->from; i < cp->to; i++) {
         size_t k0 = b->koff[b->nrows + i];
         const segdb_contact *ci = &cp->c[i];
@@ -1102,6 +1142,26 @@ static void check_rows(void *arg)
         cp->grid_rc = load_gather(b->defs, b->koff, b->pv, cp->from, cp->to, b->grid_first, cp->grid);
 }
 
+/* The columns of rows [from, to) of an ops_batch_add_many call, creating
+ * them as the rows first name them. On error *failed is the row. */
+static int lookup_serial(ops_batch *b, const segdb_contact *c, size_t from, size_t to, size_t *failed,
+                         segdb_err *err)
+{
+    for (size_t i = from; i < to; i++) {
+        size_t k = b->koff[b->nrows + i];
+        for (size_t j = 0; j < c[i].n; j++, k++) {
+            int rc = batch_col(b, c[i].kv[j].name, &b->kcol[k]);
+            if (rc) {
+                *failed = i;
+                if (rc == SEGDB_ELIMIT)
+                    return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
+                return err_set(err, rc, "out of memory");
+            }
+        }
+    }
+    return SEGDB_OK;
+}
+
 /* Batches from this many rows check them over the handle's threads. */
 #define CHECK_PARALLEL_MIN_ROWS 256u
 
@@ -1118,22 +1178,19 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
         cells += c[i].n;
     }
     if (batch_grow(b, n, cells)) return err_set(err, SEGDB_ENOMEM, "out of memory");
-    /* columns first, in row order (so a batch's record is the same every
-     * time): each field name is looked up once per batch, not per cell; the
-     * values are copied by the threads that check them */
     size_t k = b->nkv;
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < c[i].n; j++, k++) {
-            int rc = batch_col(b, c[i].kv[j].name, &b->kcol[k]);
-            if (rc) {
-                *failed = i;
-                if (rc == SEGDB_ELIMIT)
-                    return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
-                return err_set(err, rc, "out of memory");
-            }
-        }
+        k += c[i].n;
         b->koff[b->nrows + i + 1] = k;
     }
+    /* Columns are numbered in the order rows first name them (so a batch's
+     * record is the same every time). The first row's names are looked up
+     * here; the checking threads look up the others' against those columns,
+     * and should a row name one more field, every row is looked up here in
+     * order before the checks run again. The values are copied by the
+     * threads that check them. */
+    int rc = n ? lookup_serial(b, c, 0, 1, failed, err) : SEGDB_OK;
+    if (rc) return rc;
     /* the identifier check reads who holds a value (see store_text_settle) */
     if (store_text_settle(b->db->fields[F_IDENTIFIER]->text)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     /* the checks only read the store: rows split over the threads */
@@ -1151,16 +1208,24 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
         load_defaults(b->db, b->time, b->defs);
         b->grid_first = b->db->nrows;
     }
-    for (int p = 0; p < np; p++) {
-        parts[p] = (check_part){.b = b, .c = c, .from = n * (size_t)p / (size_t)np,
-                                .to = n * (size_t)(p + 1) / (size_t)np,
-                                .grid = gather ? b->grid + (size_t)p * b->grid_nf : NULL};
-        parts[p].err.code = 0;
-        parts[p].err.msg[0] = '\0';
-        args[p] = &parts[p];
+    for (bool lookup = true;; lookup = false) {
+        for (int p = 0; p < np; p++) {
+            parts[p] = (check_part){.b = b, .c = c, .from = n * (size_t)p / (size_t)np,
+                                    .to = n * (size_t)(p + 1) / (size_t)np,
+                                    .grid = gather ? b->grid + (size_t)p * b->grid_nf : NULL, .lookup = lookup};
+            parts[p].err.code = 0;
+            parts[p].err.msg[0] = '\0';
+            args[p] = &parts[p];
+        }
+        if (np > 1) exec_run_tasks(b->db, check_rows, args, np);
+        else check_rows(args[0]);
+        bool unknown = false;
+        for (int p = 0; p < np; p++) unknown = unknown || parts[p].unknown;
+        if (!unknown) break;
+        /* a row names a new field: every row in order, then the checks again */
+        if ((rc = lookup_serial(b, c, 1, n, failed, err))) return rc;
+        if (gather && grid_ready(b, np, b->db->nfields)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     }
-    if (np > 1) exec_run_tasks(b->db, check_rows, args, np);
-    else check_rows(args[0]);
     /* in row order: the first row that failed a check, or identifier uniqueness */
     size_t upto = n;
     const segdb_err *perr = NULL;

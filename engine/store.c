@@ -1252,10 +1252,20 @@ static int text_defer(field *f, uint32_t row, uint32_t c)
     return SEGDB_OK;
 }
 
-/* store_set_text_rows' row takes code c: deferred when the row holds none yet. */
+/* store_set_text_rows' row takes code c: deferred when the row holds none
+ * yet and c has rows already; the first row of a value (a new email, a new
+ * phone: most of them) is its last_row at once, a line that interning c has
+ * just touched. */
 static int text_take(segdb_t *db, field *f, uint32_t row, uint32_t c)
 {
-    return f->text->row_code[row] ? text_attach(db, f, row, c) : text_defer(f, row, c);
+    textdict *td = f->text;
+    if (td->row_code[row]) return text_attach(db, f, row, c);
+    if (td->refs[c] || td->multi[c]) return text_defer(f, row, c);
+    td->row_code[row] = c;
+    td->refs[c] = 1;
+    td->last_row[c] = row;
+    bm_add(f->present, row);
+    return SEGDB_OK;
 }
 
 /* A new posting list for c holding its last_row (if any); NULL on ENOMEM. */
