@@ -1072,6 +1072,10 @@ static int batch_finish_row(ops_batch *b, uint64_t id, bool names_type, bool ide
     return SEGDB_OK;
 }
 
+/* New field names a checking thread keeps track of (more: the batch's names
+ * are looked up serially). */
+#define CHECK_NEW_NAMES 32u
+
 /* Rows [from, to) of an ops_batch_add_many call: their UPSERT checks. */
 typedef struct check_part {
     ops_batch *b;
@@ -1082,17 +1086,29 @@ typedef struct check_part {
     load_cells *grid;            /* NULL, or where to file the checked values by field */
     int grid_rc;                 /* ENOMEM filing them (the batch then files them itself) */
     bool lookup;                 /* look the rows' field names up first (else done already) */
-    bool unknown;                /* a row names a field that has no column yet: nothing checked */
+    bool unknown;                /* more new names than new_name holds: nothing checked */
+    /* names without a column yet, in the order the part's rows first name
+     * them: their cells hold column NEW_COL(j) until the caller numbers them */
+    const char *new_name[CHECK_NEW_NAMES];
+    size_t new_row[CHECK_NEW_NAMES];  /* the row that first names it */
+    uint32_t nnew;
 } check_part;
 
-/* The columns of rows [cp->from, cp->to), when every name has one already
- * (columns are numbered in the order rows first name them, so a new one is
- * left to the serial pass). False when some name has none. */
+/* A stand-in column for a part's j-th new name (batches whose columns could
+ * reach these look their names up serially). */
+#define NEW_COL(j) ((uint16_t)(UINT16_MAX - (j)))
+#define NEW_COL_MIN NEW_COL(CHECK_NEW_NAMES - 1)
+
+/* The columns (kcol) and fields (cellf) of rows [cp->from, cp->to). A name
+ * with no column yet gets a stand-in (columns are numbered in the order rows
+ * first name them, which only the caller, seeing every part, knows). False
+ * when there are more such names than a part holds. */
 static bool lookup_rows(check_part *cp)
 {
     ops_batch *b = cp->b;
     const char *memo_name[BATCH_COL_MEMO] = {0};
     uint16_t memo_col[BATCH_COL_MEMO];
+    field *memo_f[BATCH_COL_MEMO];
     uint32_t hint = 0;
     for (size_t i = cp->from; i < cp->to; i++) {
         size_t k = b->koff[b->nrows + i];
@@ -1101,14 +1117,53 @@ static bool lookup_rows(check_part *cp)
             size_t slot = ((uintptr_t)name >> 3) & (BATCH_COL_MEMO - 1);
             if (memo_name[slot] == name) {
                 b->kcol[k] = memo_col[slot];
+                b->cellf[k] = memo_f[slot];
                 continue;
             }
-            if (!batch_col_known(b, name, &hint, &b->kcol[k])) return false;
+            uint16_t col;
+            field *f;
+            if (batch_col_known(b, name, &hint, &col)) {
+                f = b->colf[col];
+            } else {
+                uint32_t q = 0;
+                while (q < cp->nnew && strcmp(cp->new_name[q], name) != 0) q++;
+                if (q == cp->nnew) {
+                    if (cp->nnew == CHECK_NEW_NAMES) return false;
+                    cp->new_name[q] = name;
+                    cp->new_row[q] = i;
+                    cp->nnew++;
+                }
+                col = NEW_COL(q);
+                f = store_field(b->db, name, strlen(name));
+            }
+            b->kcol[k] = col;
+            b->cellf[k] = f;
             memo_name[slot] = name;
-            memo_col[slot] = b->kcol[k];
+            memo_col[slot] = col;
+            memo_f[slot] = f;
         }
     }
     return true;
+}
+
+/* Numbers a part's new names as columns (in row order, after every earlier
+ * part's) and puts them in place of the stand-ins. On error *failed is the
+ * row that first named the name. */
+static int number_new_cols(ops_batch *b, const check_part *cp, size_t *failed, segdb_err *err)
+{
+    uint16_t col[CHECK_NEW_NAMES];
+    for (uint32_t q = 0; q < cp->nnew; q++) {
+        int rc = batch_col(b, cp->new_name[q], &col[q]);
+        if (rc) {
+            *failed = cp->new_row[q];
+            if (rc == SEGDB_ELIMIT)
+                return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
+            return err_set(err, rc, "out of memory");
+        }
+    }
+    for (size_t k = b->koff[b->nrows + cp->from]; k < b->koff[b->nrows + cp->to]; k++)
+        if (b->kcol[k] >= NEW_COL_MIN) b->kcol[k] = col[UINT16_MAX - b->kcol[k]];
+    return SEGDB_OK;
 }
 
 static void check_rows(void *arg)
@@ -1124,7 +1179,8 @@ static void check_rows(void *arg)
         size_t k0 = b->koff[b->nrows + i];
         const segdb_contact *ci = &cp->c[i];
         if (ci->n) memcpy(b->kv + k0, ci->kv, ci->n * sizeof *ci->kv);
-        for (size_t j = 0; j < ci->n; j++) b->cellf[k0 + j] = b->colf[b->kcol[k0 + j]];
+        if (!cp->lookup)
+            for (size_t j = 0; j < ci->n; j++) b->cellf[k0 + j] = b->colf[b->kcol[k0 + j]];
         record r = {.kind = REC_UPSERT, .time = b->time};
         r.u.upsert.id = cp->c[i].id;
         r.u.upsert.kv = b->kv + k0;
@@ -1185,12 +1241,16 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
     }
     /* Columns are numbered in the order rows first name them (so a batch's
      * record is the same every time). The first row's names are looked up
-     * here; the checking threads look up the others' against those columns,
-     * and should a row name one more field, every row is looked up here in
-     * order before the checks run again. The values are copied by the
-     * threads that check them. */
+     * here; the checking threads look up the others', giving names without
+     * a column a stand-in that is numbered after the checks, part by part.
+     * Should a part meet more new names than it holds (or the stand-ins
+     * could meet real columns), every row is looked up here in order and
+     * the checks run again. The values are copied by the threads that check
+     * them. */
     int rc = n ? lookup_serial(b, c, 0, 1, failed, err) : SEGDB_OK;
     if (rc) return rc;
+    bool lookup = b->ncols < NEW_COL_MIN;
+    if (!lookup && (rc = lookup_serial(b, c, 1, n, failed, err))) return rc;
     /* the identifier check reads who holds a value (see store_text_settle) */
     if (store_text_settle(b->db->fields[F_IDENTIFIER]->text)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     /* the checks only read the store: rows split over the threads */
@@ -1208,7 +1268,7 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
         load_defaults(b->db, b->time, b->defs);
         b->grid_first = b->db->nrows;
     }
-    for (bool lookup = true;; lookup = false) {
+    for (;; lookup = false) {
         for (int p = 0; p < np; p++) {
             parts[p] = (check_part){.b = b, .c = c, .from = n * (size_t)p / (size_t)np,
                                     .to = n * (size_t)(p + 1) / (size_t)np,
@@ -1221,7 +1281,11 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
         else check_rows(args[0]);
         bool unknown = false;
         for (int p = 0; p < np; p++) unknown = unknown || parts[p].unknown;
-        if (!unknown) break;
+        if (!unknown) {
+            for (int p = 0; p < np; p++)
+                if (parts[p].nnew && (rc = number_new_cols(b, &parts[p], failed, err))) return rc;
+            break;
+        }
         /* a row names a new field: every row in order, then the checks again */
         if ((rc = lookup_serial(b, c, 1, n, failed, err))) return rc;
         if (gather && grid_ready(b, np, b->db->nfields)) return err_set(err, SEGDB_ENOMEM, "out of memory");

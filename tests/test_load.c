@@ -351,6 +351,70 @@ Test(load, replaying_a_logged_batch_rebuilds_the_store)
     segdb_close(rows);
 }
 
+/* The checking threads look field names up for their rows, and number the
+ * names no column has yet after the checks, part by part: the record must be
+ * the one a single thread writes (columns in the order rows first name
+ * them). The second batch's second half names 40 new fields, more than a
+ * thread keeps track of: every row is then looked up in order first. */
+Test(load, columns_are_numbered_in_row_order_whatever_the_threads)
+{
+    segdb_t *db[2] = {open_db(2), open_db(1)};
+    logcap lc[2];
+    memset(lc, 0, sizeof lc);
+    static char names[40][16];
+    for (int f = 0; f < 40; f++) snprintf(names[f], sizeof names[f], "c%02d", f);
+    for (int h = 0; h < 2; h++) {
+        segdb_set_log(db[h], cap_log, &lc[h]);
+        for (int f = 0; f < 40; f++) {
+            segdb_err err = {0};
+            cr_assert_eq(segdb_field_create(db[h], names[f], "integer", &err), 0, "%s", err.msg);
+        }
+    }
+    enum { N = 1000 };
+    contact *cs = calloc(N, sizeof *cs);
+    segdb_contact *bc = calloc(N, sizeof *bc);
+    for (int batch = 0; batch < 2; batch++) {
+        for (uint64_t i = 0; i < N; i++) {
+            contact *c = &cs[i];
+            memset(c, 0, sizeof *c);
+            c->id = 1000 + batch * N + i;
+            put(c, "city", "%s", SPELLED_CITIES[i % 6]);
+            if (i >= 300) put(c, "email", "x%llu@example.com", (unsigned long long)i);          /* part 0 */
+            if (i >= 700 && i % 3 == 0) put(c, names[i % 6], "%llu", (unsigned long long)i); /* part 1 */
+            if (i == 400) put(c, "vip", "yes");
+            if (batch == 1 && i == 900)
+                for (int f = 39; f >= 20; f--) put(c, names[f], "%d", f);
+            if (batch == 1 && i == 950)
+                for (int f = 19; f >= 6; f--) put(c, names[f], "%d", f);
+            bc[i] = (segdb_contact){.id = c->id, .kv = c->kv, .n = c->n};
+        }
+        for (int h = 0; h < 2; h++) {
+            uint64_t made = 0;
+            segdb_err err = {0};
+            cr_assert_eq(segdb_upsert_batch(db[h], bc, N, &made, &err), 0, "%s", err.msg);
+            cr_assert_eq(made, N);
+        }
+    }
+    cr_assert_eq(lc[0].n, lc[1].n);
+    for (int i = 0; i < lc[0].n; i++) {
+        cr_assert_eq(lc[0].len[i], lc[1].len[i], "record %d", i);
+        cr_assert(memcmp(lc[0].rec[i], lc[1].rec[i], lc[0].len[i]) == 0, "record %d differs", i);
+    }
+    same_store(db[0], db[1]);
+    uint64_t n03 = 0, n39 = 0;
+    segdb_err err = {0};
+    cr_assert_eq(segdb_count(db[0], "c03 >= 0", &n03, &err), 0, "%s", err.msg);
+    cr_assert_eq(segdb_count(db[0], "c39 = 39", &n39, &err), 0, "%s", err.msg);
+    cr_assert_eq(n03, 2 * 50, "rows 705, 711, ... 999 of each batch");
+    cr_assert_eq(n39, 1);
+    for (int h = 0; h < 2; h++) {
+        for (int i = 0; i < lc[h].n; i++) free(lc[h].rec[i]);
+        segdb_close(db[h]);
+    }
+    free(bc);
+    free(cs);
+}
+
 /* ---- errors ----------------------------------------------------------------- */
 
 static uint64_t count_all(segdb_t *db)
