@@ -54,9 +54,10 @@ typedef struct field_job {
     bool done;
 } field_job;
 
-/* A batch on its way: the rows split into np ranges, each gathered by one
- * thread into grid[p * nf + field id]; then the jobs, costliest first, each
- * thread taking the next one. */
+/* A batch on its way: the rows split into np consecutive ranges, each
+ * gathered into grid[p * nf + field id] (by the checking threads, a chunk
+ * each; else here, one range per thread); then the jobs, costliest first,
+ * each thread taking the next one. */
 typedef struct load_run {
     segdb_t *db;
     const load_batch *lb;
@@ -258,7 +259,9 @@ int load_apply(segdb_t *db, const load_batch *lb)
     load_defaults(db, lb->time, defs);
     /* the checking threads filed the values already, for these very rows */
     bool given = lb->grid && lb->grid_first == r0 && lb->nf == db->nfields;
-    int np = given ? lb->np : n < LOAD_PARALLEL_MIN_ROWS ? 1 : exec_threads(db);
+    /* threads, and ranges of rows in the grid (the checks' chunks, or one per thread) */
+    int nt = n < LOAD_PARALLEL_MIN_ROWS ? 1 : exec_threads(db);
+    int np = given ? lb->np : nt;
     load_run run = {.db = db, .lb = lb, .first = r0, .defs = defs, .nf = db->nfields, .np = np};
     uint32_t nf = run.nf;
     run.grid = given ? lb->grid : calloc((size_t)np * nf, sizeof *run.grid);
@@ -266,7 +269,7 @@ int load_apply(segdb_t *db, const load_batch *lb)
     run.jobs = calloc(nf + 1, sizeof *run.jobs);
     part parts[EXEC_MAX_LANES];
     void *args[EXEC_MAX_LANES];
-    for (int p = 0; p < np; p++) {
+    for (int p = 0; p < nt; p++) {
         parts[p] = (part){.run = &run, .p = p};
         args[p] = &parts[p];
     }
@@ -292,8 +295,8 @@ int load_apply(segdb_t *db, const load_batch *lb)
     jobs[nf] = (field_job){.f = NULL, .cost = store_map_work(db, r0, (uint32_t)n) * ID_MAP_COST};
     run.jobs[run.njobs++] = &jobs[nf];
     qsort(run.jobs, run.njobs, sizeof *run.jobs, cmp_cost_desc);
-    exec_run_tasks(db, run_jobs, args, np);
-    for (int p = 0; p < np && !rc; p++) rc = parts[p].rc;
+    exec_run_tasks(db, run_jobs, args, nt);
+    for (int p = 0; p < nt && !rc; p++) rc = parts[p].rc;
 
     /* SPEC 4.1's type rule looks at the whole contact: after every field */
     for (size_t i = 0; i < n && !rc; i++) {

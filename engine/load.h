@@ -46,9 +46,10 @@ int load_gather(const pval *defs, const size_t *koff, const pval *pv, size_t fro
 /* A checked batch of UPSERTs, as ops_batch holds it: contact i is ids[i]
  * with the values pv[koff[i] .. koff[i + 1]) and names_type[i] as prepare
  * reported it; time is the write's time (created_at's default). grid, when
- * not NULL, is the values already filed by field (load_gather) in np equal
- * ranges of contacts, grid[p * nf + field id], for rows from grid_first,
- * with the defaults defs: the threads that checked the contacts did it. */
+ * not NULL, is the values already filed by field (load_gather) in np
+ * consecutive ranges of contacts, in order, grid[p * nf + field id], for rows
+ * from grid_first, with the defaults defs: the threads that checked the
+ * contacts did it, a chunk of rows at a time. */
 typedef struct load_batch {
     int64_t time;
     size_t n;

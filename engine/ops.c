@@ -821,6 +821,8 @@ struct ops_batch {
     size_t nidslots, nids;
     /* a bulk load's values filed by field as they were checked (load.h) */
     load_cells *grid;           /* grid_np * grid_nf, kept from batch to batch */
+    struct check_part *parts;   /* ops_batch_add_many's chunks of rows, kept too */
+    size_t parts_cap;
     int grid_np;
     uint32_t grid_nf, grid_first;
     bool gathered;              /* grid holds this batch's rows */
@@ -890,6 +892,7 @@ void ops_batch_free(ops_batch *b)
     free(b->kv);
     free(b->pv);
     free(b->kcol);
+    free(b->parts);
     free(b->idslots);
     grid_free(b);
     free(b);
@@ -1076,13 +1079,14 @@ static int batch_finish_row(ops_batch *b, uint64_t id, bool names_type, bool ide
  * are looked up serially). */
 #define CHECK_NEW_NAMES 32u
 
-/* Rows [from, to) of an ops_batch_add_many call: their UPSERT checks. */
+/* Rows [from, to) of an ops_batch_add_many call (a chunk of CHECK_CHUNK):
+ * their UPSERT checks, by whichever thread takes the chunk. */
 typedef struct check_part {
     ops_batch *b;
     const segdb_contact *c;
     size_t from, to;
-    size_t failed;               /* the first row that failed, or to */
-    segdb_err err;
+    size_t failed;               /* the first row that failed (lane's err), or to */
+    int lane;                    /* the thread that took it */
     load_cells *grid;            /* NULL, or where to file the checked values by field */
     int grid_rc;                 /* ENOMEM filing them (the batch then files them itself) */
     bool lookup;                 /* look the rows' field names up first (else done already) */
@@ -1093,6 +1097,22 @@ typedef struct check_part {
     size_t new_row[CHECK_NEW_NAMES];  /* the row that first names it */
     uint32_t nnew;
 } check_part;
+
+/* Rows per chunk: threads take chunks until none is left, so one that
+ * starts late (a worker waking) or reads rows from another core's cache
+ * (the caller wrote them) takes fewer. */
+#define CHECK_CHUNK 64u
+#define CHECK_MAX_CHUNKS 65536u /* batches of more rows file their values in load_apply */
+
+/* One thread's share of a check round. */
+typedef struct check_lane {
+    check_part *parts;
+    size_t nparts;
+    size_t *next;                /* the next chunk to take (atomic) */
+    bool *stop;                  /* a chunk failed: take no more (atomic) */
+    int lane;
+    segdb_err err;               /* its chunk's failure */
+} check_lane;
 
 /* A stand-in column for a part's j-th new name (batches whose columns could
  * reach these look their names up serially). */
@@ -1166,14 +1186,14 @@ static int number_new_cols(ops_batch *b, const check_part *cp, size_t *failed, s
     return SEGDB_OK;
 }
 
-static void check_rows(void *arg)
+/* One chunk; false when it failed (a row's check, or unknown names). */
+static bool check_part_rows(check_part *cp, segdb_err *err)
 {
-    check_part *cp = arg;
     ops_batch *b = cp->b;
     cp->failed = cp->to;
     if (cp->lookup && !lookup_rows(cp)) {
         cp->unknown = true;
-        return;
+        return false;
     }
     for (size_t i = cp->from; i < cp->to; i++) {
         size_t k0 = b->koff[b->nrows + i];
@@ -1186,9 +1206,9 @@ static void check_rows(void *arg)
         r.u.upsert.kv = b->kv + k0;
         r.u.upsert.n = cp->c[i].n;
         bool names_type = false;
-        if (prepare_upsert(b->db, &r, b->cellf + k0, b->text_ok, b->pv + k0, &names_type, &cp->err)) {
+        if (prepare_upsert(b->db, &r, b->cellf + k0, b->text_ok, b->pv + k0, &names_type, err)) {
             cp->failed = i;
-            return;
+            return false;
         }
         b->names_type[b->nrows + i] = names_type;
     }
@@ -1196,6 +1216,26 @@ static void check_rows(void *arg)
      * thread's cache (load_apply would take another pass over them) */
     if (cp->grid)
         cp->grid_rc = load_gather(b->defs, b->koff, b->pv, cp->from, cp->to, b->grid_first, cp->grid);
+    return true;
+}
+
+/* A thread of a check round: chunks in turn until none is left or one
+ * failed. Chunks are taken in order, so every chunk before a failed one is
+ * checked whole, whichever thread took it. */
+static void check_rows(void *arg)
+{
+    check_lane *ln = arg;
+    for (;;) {
+        if (__atomic_load_n(ln->stop, __ATOMIC_RELAXED)) return;
+        size_t i = __atomic_fetch_add(ln->next, 1, __ATOMIC_RELAXED);
+        if (i >= ln->nparts) return;
+        check_part *cp = &ln->parts[i];
+        cp->lane = ln->lane;
+        if (!check_part_rows(cp, &ln->err)) {
+            __atomic_store_n(ln->stop, true, __ATOMIC_RELAXED);
+            return;
+        }
+    }
 }
 
 /* The columns of rows [from, to) of an ops_batch_add_many call, creating
@@ -1253,50 +1293,65 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
     if (!lookup && (rc = lookup_serial(b, c, 1, n, failed, err))) return rc;
     /* the identifier check reads who holds a value (see store_text_settle) */
     if (store_text_settle(b->db->fields[F_IDENTIFIER]->text)) return err_set(err, SEGDB_ENOMEM, "out of memory");
-    /* the checks only read the store: rows split over the threads */
-    check_part parts[EXEC_MAX_LANES];
-    void *args[EXEC_MAX_LANES];
-    int np = n < CHECK_PARALLEL_MIN_ROWS ? 1 : exec_threads(b->db);
+    /* the checks only read the store: chunks of rows over the threads */
+    int nl = n < CHECK_PARALLEL_MIN_ROWS ? 1 : exec_threads(b->db);
+    size_t np = nl > 1 ? (n + CHECK_CHUNK - 1) / CHECK_CHUNK : 1;
+    if (np > b->parts_cap) {
+        check_part *a = realloc(b->parts, np * sizeof *a);
+        if (!a) return err_set(err, SEGDB_ENOMEM, "out of memory");
+        b->parts = a;
+        b->parts_cap = np;
+    }
+    check_part *parts = b->parts;
     /* the whole batch at once, of new contacts with ascending ids: the
-     * column path will apply it (load.h), and the checks file its values */
-    bool gather = b->nrows == 0 && np > 1;
+     * column path will apply it (load.h), and the checks file its values,
+     * chunk by chunk */
+    bool gather = b->nrows == 0 && nl > 1;
     for (size_t i = 0; gather && i < n; i++)
         gather = c[i].id > (i ? c[i - 1].id : b->db->max_id);
     b->gathered = false;
-    if (gather && grid_ready(b, np, b->db->nfields)) gather = false;
+    if (gather && (np > CHECK_MAX_CHUNKS || grid_ready(b, (int)np, b->db->nfields))) gather = false;
     if (gather) {
         load_defaults(b->db, b->time, b->defs);
         b->grid_first = b->db->nrows;
     }
+    check_lane lanes[EXEC_MAX_LANES];
+    void *args[EXEC_MAX_LANES];
     for (;; lookup = false) {
-        for (int p = 0; p < np; p++) {
-            parts[p] = (check_part){.b = b, .c = c, .from = n * (size_t)p / (size_t)np,
-                                    .to = n * (size_t)(p + 1) / (size_t)np,
-                                    .grid = gather ? b->grid + (size_t)p * b->grid_nf : NULL, .lookup = lookup};
-            parts[p].err.code = 0;
-            parts[p].err.msg[0] = '\0';
-            args[p] = &parts[p];
+        for (size_t p = 0; p < np; p++) {
+            size_t from = p * CHECK_CHUNK, to = np == 1 ? n : from + CHECK_CHUNK < n ? from + CHECK_CHUNK : n;
+            parts[p] = (check_part){.b = b, .c = c, .from = from, .to = to, .failed = to,
+                                    .grid = gather ? b->grid + p * b->grid_nf : NULL, .lookup = lookup};
         }
-        if (np > 1) exec_run_tasks(b->db, check_rows, args, np);
+        size_t next = 0;
+        bool stop = false;
+        for (int l = 0; l < nl; l++) {
+            lanes[l] = (check_lane){.parts = parts, .nparts = np, .next = &next, .stop = &stop, .lane = l};
+            lanes[l].err.code = 0;
+            lanes[l].err.msg[0] = '\0';
+            args[l] = &lanes[l];
+        }
+        if (nl > 1) exec_run_tasks(b->db, check_rows, args, nl);
         else check_rows(args[0]);
         bool unknown = false;
-        for (int p = 0; p < np; p++) unknown = unknown || parts[p].unknown;
+        for (size_t p = 0; p < np && !unknown; p++) unknown = parts[p].unknown;
         if (!unknown) {
-            for (int p = 0; p < np; p++)
+            /* (a chunk no thread took, after a failed one, has none) */
+            for (size_t p = 0; p < np; p++)
                 if (parts[p].nnew && (rc = number_new_cols(b, &parts[p], failed, err))) return rc;
             break;
         }
         /* a row names a new field: every row in order, then the checks again */
         if ((rc = lookup_serial(b, c, 1, n, failed, err))) return rc;
-        if (gather && grid_ready(b, np, b->db->nfields)) return err_set(err, SEGDB_ENOMEM, "out of memory");
+        if (gather && grid_ready(b, (int)np, b->db->nfields)) return err_set(err, SEGDB_ENOMEM, "out of memory");
     }
     /* in row order: the first row that failed a check, or identifier uniqueness */
     size_t upto = n;
     const segdb_err *perr = NULL;
-    for (int p = 0; p < np; p++)
+    for (size_t p = 0; p < np; p++)
         if (parts[p].failed < parts[p].to) {
             upto = parts[p].failed;
-            perr = &parts[p].err;
+            perr = &lanes[parts[p].lane].err;
             break;
         }
     bool idents = false; /* most batches don't write identifiers: skip their values */
@@ -1314,7 +1369,7 @@ int ops_batch_add_many(ops_batch *b, const segdb_contact *c, size_t n, size_t *f
         return perr->code;
     }
     b->gathered = gather;
-    for (int p = 0; p < np; p++) b->gathered = b->gathered && parts[p].grid_rc == SEGDB_OK;
+    for (size_t p = 0; p < np; p++) b->gathered = b->gathered && parts[p].grid_rc == SEGDB_OK;
     return SEGDB_OK;
 }
 
