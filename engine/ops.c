@@ -955,7 +955,9 @@ static int batch_grow(ops_batch *b, size_t rows, size_t n)
         if (!ids || !ko || !nt) return SEGDB_ENOMEM;
         b->caprows = nc;
     }
-    if (b->nkv + n > b->capkv) {
+    /* (>= with no cells yet: the arrays exist even for rows without values,
+     * which point into them) */
+    if (b->nkv + n > b->capkv || !b->capkv) {
         size_t nc = b->capkv ? b->capkv * 2 : 256;
         while (nc < b->nkv + n) nc *= 2;
         segdb_kv *kv = realloc(b->kv, nc * sizeof *kv);

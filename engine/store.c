@@ -488,6 +488,19 @@ static uint32_t tpost_lower(const tpost *p, uint32_t row)
     return lo;
 }
 
+/* Room for `more` rows in an array posting list that stays an array
+ * (store_text_settle knows how many rows a value gains: one allocation, not
+ * one per doubling). SEGDB_ENOMEM. */
+static int tpost_reserve(tpost *p, uint32_t more)
+{
+    if (p->bm || (uint64_t)p->n + more > TPOST_MAX_ARRAY || p->n + more <= p->cap) return SEGDB_OK;
+    uint32_t *a = realloc(p->rows, (p->n + more) * sizeof *a);
+    if (!a) return SEGDB_ENOMEM;
+    p->rows = a;
+    p->cap = p->n + more;
+    return SEGDB_OK;
+}
+
 static int tpost_add(tpost *p, uint32_t row)
 {
     if (p->bm) {
@@ -1314,7 +1327,7 @@ int store_text_settle(textdict *td)
                 td->last_row[c] = by[b];
             } else {
                 tpost *p = td->multi[c] ? &td->posts[td->multi[c] - 1] : text_share(td, c);
-                if (!p) rc = SEGDB_ENOMEM;
+                rc = p ? tpost_reserve(p, e - b) : SEGDB_ENOMEM;
                 for (uint32_t k = b; k < e && !rc; k++) rc = tpost_add(p, by[k]);
             }
             b = e;
