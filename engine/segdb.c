@@ -388,7 +388,12 @@ static void flush_fields(void *arg)
          * fields everyone has become one run per chunk */
         roaring_bitmap_run_optimize(f->present);
         roaring_bitmap_shrink_to_fit(f->present);
-        for (uint32_t c = 1; c < f->dict.n; c++) roaring_bitmap_shrink_to_fit(f->dict.bm[c]);
+        if (f->kind == SEGDB_KIND_TAGS) {
+            /* fresh copies, laid out one after another (and fitted) */
+            if (store_relayout_labels(f)) __atomic_store_n(&q->rc, SEGDB_ENOMEM, __ATOMIC_RELAXED);
+        } else {
+            for (uint32_t c = 1; c < f->dict.n; c++) roaring_bitmap_shrink_to_fit(f->dict.bm[c]);
+        }
         if (f->ridx)
             for (uint32_t l = 0; l < f->ridx->nlevels; l++)
                 for (uint32_t i = 0; i < f->ridx->lv[l].n; i++) roaring_bitmap_shrink_to_fit(f->ridx->lv[l].bms[i]);
@@ -409,11 +414,10 @@ int segdb_flush_indexes(segdb_t *db)
     roaring_bitmap_shrink_to_fit(db->live);
     roaring_bitmap_shrink_to_fit(db->universe);
     store_shrink(db);
-    int rc = store_relayout_tags(db);
     /* containers grown one insert at a time leave freed chunks behind: hand
      * whole free pages back to the system */
     malloc_trim(0);
-    return rc;
+    return SEGDB_OK;
 }
 
 /* ---- stats, verify ------------------------------------------------------------ */

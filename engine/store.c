@@ -1858,41 +1858,27 @@ int store_rebuild_id_map(segdb_t *db)
     return SEGDB_OK;
 }
 
-int store_relayout_tags(segdb_t *db)
+int store_relayout_labels(field *f)
 {
     /* serialize every bitmap into one mapping outside the heap, build all the
      * copies (fresh heap memory, in order), and only then free the originals:
      * freeing first would hand their scattered holes to the copies */
-    size_t total = 0, nbms = 0, made = 0;
-    for (uint32_t k = 0; k < db->nfields; k++) {
-        const field *f = db->fields[k];
-        if (f->kind != SEGDB_KIND_TAGS || f->dict.n < 2) continue;
-        for (uint32_t c = 1; c < f->dict.n; c++) total += roaring_bitmap_portable_size_in_bytes(f->dict.bm[c]);
-        nbms += f->dict.n - 1;
-    }
-    if (nbms == 0) return SEGDB_OK;
+    if (f->kind != SEGDB_KIND_TAGS || f->dict.n < 2) return SEGDB_OK;
+    size_t total = 0, nbms = f->dict.n - 1, made = 0;
+    for (uint32_t c = 1; c < f->dict.n; c++) total += roaring_bitmap_portable_size_in_bytes(f->dict.bm[c]);
     int rc = SEGDB_ENOMEM;
     char *buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     roaring_bitmap_t **copies = calloc(nbms, sizeof *copies);
     if (buf == MAP_FAILED || !copies) goto done;
     size_t off = 0;
-    for (uint32_t k = 0; k < db->nfields; k++) {
-        const field *f = db->fields[k];
-        if (f->kind != SEGDB_KIND_TAGS) continue;
-        for (uint32_t c = 1; c < f->dict.n; c++) off += roaring_bitmap_portable_serialize(f->dict.bm[c], buf + off);
-    }
+    for (uint32_t c = 1; c < f->dict.n; c++) off += roaring_bitmap_portable_serialize(f->dict.bm[c], buf + off);
     for (off = 0; made < nbms; made++) {
         if (!(copies[made] = roaring_bitmap_portable_deserialize(buf + off))) goto done;
         off += roaring_bitmap_portable_size_in_bytes(copies[made]);
     }
-    size_t i = 0;
-    for (uint32_t k = 0; k < db->nfields; k++) {
-        field *f = db->fields[k];
-        if (f->kind != SEGDB_KIND_TAGS) continue;
-        for (uint32_t c = 1; c < f->dict.n; c++) {
-            roaring_bitmap_free(f->dict.bm[c]); /* the copy takes its place */
-            f->dict.bm[c] = copies[i++];
-        }
+    for (uint32_t c = 1; c < f->dict.n; c++) {
+        roaring_bitmap_free(f->dict.bm[c]); /* the copy takes its place */
+        f->dict.bm[c] = copies[c - 1];
     }
     made = 0; /* every copy is in use */
     rc = SEGDB_OK;

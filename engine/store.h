@@ -348,15 +348,16 @@ int store_narrow_codes(segdb_t *db, field *f);
 /* Give back spare capacity of growable per-value lists (after a bulk load). */
 void store_shrink(segdb_t *db);
 
-/* Re-allocate the bitmaps of every tag-kind field (tags, groups, custom tag
- * fields) afresh, one bitmap after another, so each bitmap's containers lie
- * together as after a snapshot load; after a row-by-row load they lie
- * wherever each grew, and a many-tag OR jumps through memory instead of
- * streaming it (q_or20 at 10M: 3.10 -> 2.28 ms; 125 ms to run, about 4 bytes
- * per contact of freed space left between other allocations). While it runs
- * the originals, their serialized form and the copies coexist: about three
- * times the tag bitmaps' memory. SEGDB_ENOMEM leaves them as they were. */
-int store_relayout_tags(segdb_t *db);
+/* Re-allocate the label bitmaps of a tag-kind field f (tags, groups, custom
+ * tag fields; any other field: nothing to do) afresh, one bitmap after
+ * another, so each bitmap's containers lie together as after a snapshot
+ * load; after a load they lie wherever each grew, and a many-tag OR jumps
+ * through memory instead of streaming it (q_or20 at 10M: 3.10 -> 2.28 ms;
+ * ~90 ms to run, about 4 bytes per contact of freed space left between other
+ * allocations). segdb_flush_indexes runs it per field on its threads. While
+ * it runs the originals, their serialized form and the copies coexist: about
+ * three times the bitmaps' memory. SEGDB_ENOMEM leaves them as they were. */
+int store_relayout_labels(field *f);
 
 /* Estimated heap bytes of columns, dictionaries and indexes. */
 uint64_t store_mem_bytes(segdb_t *db);
