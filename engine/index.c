@@ -11,7 +11,8 @@
 #include "segdb.h"
 
 range_index *rindex_create(const uint8_t *shifts, uint32_t nlevels,
-                           uint64_t (*key_of)(const void *ctx, uint32_t row), const void *key_ctx)
+                           void (*keys_of)(const void *ctx, const uint32_t *rows, size_t n, uint64_t *keys),
+                           const void *key_ctx)
 {
     if (nlevels == 0 || nlevels > RINDEX_MAX_LEVELS) return NULL;
     range_index *ri = calloc(1, sizeof *ri);
@@ -20,7 +21,7 @@ range_index *rindex_create(const uint8_t *shifts, uint32_t nlevels,
     if (!ri->pending) { free(ri); return NULL; }
     ri->nlevels = nlevels;
     memcpy(ri->shift, shifts, nlevels);
-    ri->key_of = key_of;
+    ri->keys_of = keys_of;
     ri->key_ctx = key_ctx;
     return ri;
 }
@@ -305,7 +306,7 @@ int rindex_flush(range_index *ri)
     roaring_uint32_iterator_t it;
     roaring_init_iterator(ri->pending, &it);
     for (uint32_t m; !rc && (m = roaring_read_uint32_iterator(&it, fc.rows, (uint32_t)cap)) > 0;) {
-        for (uint32_t i = 0; i < m; i++) fc.keys[i] = ri->key_of(ri->key_ctx, fc.rows[i]);
+        ri->keys_of(ri->key_ctx, fc.rows, m, fc.keys);
         rc = file_chunk(ri, &fc, m, rebuild);
     }
     for (uint32_t l = 1; !rc && rebuild && l < ri->nlevels; l++) rc = rebuild_level(ri, l);

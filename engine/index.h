@@ -36,7 +36,8 @@ typedef struct range_index {
     uint8_t shift[RINDEX_MAX_LEVELS];  /* finest first */
     rlevel lv[RINDEX_MAX_LEVELS];
     roaring_bitmap_t *pending;         /* rows in the column, not yet in buckets */
-    uint64_t (*key_of)(const void *ctx, uint32_t row); /* the row's current key */
+    /* keys[i] = the current key of rows[i], i < n */
+    void (*keys_of)(const void *ctx, const uint32_t *rows, size_t n, uint64_t *keys);
     const void *key_ctx;
 } range_index;
 
@@ -49,10 +50,12 @@ static inline uint64_t rkey_double(double v)
     return (x.u >> 63) ? ~x.u : x.u ^ (UINT64_C(1) << 63);
 }
 
-/* Levels by kind: shifts finest-first; key_of(key_ctx, row) reads a row's
- * current key (used when pending rows are filed). NULL on ENOMEM. */
+/* Levels by kind: shifts finest-first; keys_of(key_ctx, rows, n, keys) reads
+ * rows' current keys (when pending rows are filed: a chunk at a time, so the
+ * column's kind is looked at once per chunk, not per row). NULL on ENOMEM. */
 range_index *rindex_create(const uint8_t *shifts, uint32_t nlevels,
-                           uint64_t (*key_of)(const void *ctx, uint32_t row), const void *key_ctx);
+                           void (*keys_of)(const void *ctx, const uint32_t *rows, size_t n, uint64_t *keys),
+                           const void *key_ctx);
 void rindex_free(range_index *ri);
 /* The row's value (already in the column) enters the index. */
 int rindex_add(range_index *ri, uint32_t row);

@@ -513,7 +513,7 @@ int segdb_verify(segdb_t *db, segdb_err *err)
         if (f->ridx) {
             /* rebuild the range index from the column and compare level by level */
             if (rindex_flush(f->ridx)) return err_set(err, SEGDB_ENOMEM, "out of memory");
-            range_index *ri = rindex_create(f->ridx->shift, f->ridx->nlevels, f->ridx->key_of, f->ridx->key_ctx);
+            range_index *ri = rindex_create(f->ridx->shift, f->ridx->nlevels, f->ridx->keys_of, f->ridx->key_ctx);
             if (!ri) return err_set(err, SEGDB_ENOMEM, "out of memory");
             roaring_init_iterator(f->present, &it);
             for (; it.has_value; roaring_advance_uint32_iterator(&it)) rindex_add(ri, it.current_value);

@@ -582,7 +582,25 @@ static const uint8_t SHIFTS_DATE[] = {5, 8, 11}; /* 32 days, 256 days, 5.6 years
 static const uint8_t SHIFTS_INT[] = {0, 5, 10, 20, 40};
 static const uint8_t SHIFTS_NUMBER[] = {44, 50, 56};
 
-static uint64_t field_key_of(const void *ctx, uint32_t row) { return field_key((const field *)ctx, row); }
+/* The range index's keys of rows (rindex_create): one loop per column kind. */
+static void field_keys_of(const void *ctx, const uint32_t *rows, size_t n, uint64_t *keys)
+{
+    const field *f = ctx;
+    if (f->kind == SEGDB_KIND_NUMBER) {
+        for (size_t i = 0; i < n; i++) keys[i] = rkey_double(f->f64[rows[i]]);
+    } else if (f->ids_ref) {
+        const uint64_t *ids = *f->ids_ref;
+        for (size_t i = 0; i < n; i++) keys[i] = rkey_int(store_bucket_of(ids[rows[i]]));
+    } else if (f->i8) {
+        for (size_t i = 0; i < n; i++) keys[i] = rkey_int(f->i8[rows[i]]);
+    } else if (f->i16) {
+        for (size_t i = 0; i < n; i++) keys[i] = rkey_int(f->i16[rows[i]]);
+    } else if (f->i32) {
+        for (size_t i = 0; i < n; i++) keys[i] = rkey_int(f->i32[rows[i]]);
+    } else {
+        for (size_t i = 0; i < n; i++) keys[i] = rkey_int(f->i64[rows[i]]);
+    }
+}
 
 static uint64_t name_hash(const char *s, size_t n)
 {
@@ -656,7 +674,7 @@ static int add_field_raw(segdb_t *db, const char *name, segdb_kind kind, field *
     default: break;
     }
     if (shifts) {
-        f->ridx = rindex_create(shifts, nl, field_key_of, f);
+        f->ridx = rindex_create(shifts, nl, field_keys_of, f);
         if (!f->ridx) { roaring_bitmap_free(f->present); free(f); return SEGDB_ENOMEM; }
     }
     db->fields[db->nfields++] = f;
@@ -703,14 +721,14 @@ int store_init(segdb_t *db)
      * buckets and decide the edges from the id's hash */
     static const uint8_t SHIFTS_BUCKET[] = {6, 10, 14};
     rindex_free(db->fields[F_BUCKET]->ridx);
-    db->fields[F_BUCKET]->ridx = rindex_create(SHIFTS_BUCKET, 3, field_key_of, db->fields[F_BUCKET]);
+    db->fields[F_BUCKET]->ridx = rindex_create(SHIFTS_BUCKET, 3, field_keys_of, db->fields[F_BUCKET]);
     if (!db->fields[F_BUCKET]->ridx) return SEGDB_ENOMEM;
     /* 1-12 and 1-31: a byte column and one exact bucket per value */
     static const uint8_t SHIFTS_SMALL[] = {0};
     for (int k = F_BIRTHDAY_MONTH; k <= F_BIRTHDAY_DAY; k++) {
         field *f = db->fields[k];
         rindex_free(f->ridx);
-        f->ridx = rindex_create(SHIFTS_SMALL, 1, field_key_of, f);
+        f->ridx = rindex_create(SHIFTS_SMALL, 1, field_keys_of, f);
         if (!f->ridx) return SEGDB_ENOMEM;
         f->i8 = col_alloc(1); /* marks the byte column; sized by grow_rows */
         if (!f->i8) return SEGDB_ENOMEM;

@@ -679,7 +679,10 @@ Test(load, worker_threads_take_no_signals)
  * Both must give the same buckets. Flushes of more rows than a chunk (2^18)
  * are filed chunk by chunk: the first big one rebuilds, the second (the
  * index grows by less than double) sorts every chunk into every level. */
-static uint64_t key_of_array(const void *ctx, uint32_t row) { return rkey_int(((const int64_t *)ctx)[row]); }
+static void keys_of_array(const void *ctx, const uint32_t *rows, size_t n, uint64_t *keys)
+{
+    for (size_t i = 0; i < n; i++) keys[i] = rkey_int(((const int64_t *)ctx)[rows[i]]);
+}
 
 static void same_index(const range_index *a, const range_index *b)
 {
@@ -710,7 +713,7 @@ Test(load, coarse_range_levels_rebuilt_from_finer_ones_match_sorted_filing)
     int64_t *v = calloc(ROWS, sizeof *v);
     for (uint32_t r = 0; r < ROWS; r++)
         v[r] = r % 7 == 0 ? -(int64_t)rnd(50000) : r % 5 == 0 ? (int64_t)rnd(40) : (int64_t)rnd(30000);
-    range_index *big = rindex_create(shifts, 5, key_of_array, v), *small = rindex_create(shifts, 5, key_of_array, v);
+    range_index *big = rindex_create(shifts, 5, keys_of_array, v), *small = rindex_create(shifts, 5, keys_of_array, v);
     /* the first rows: one flush for big (rebuilt), small ones for small (sorted) */
     for (uint32_t r = 0; r < FIRST; r++) cr_assert_eq(rindex_add(big, r), 0);
     cr_assert_eq(rindex_flush(big), 0);
