@@ -955,8 +955,8 @@ static int batch_grow(ops_batch *b, size_t rows, size_t n)
         if (!ids || !ko || !nt) return SEGDB_ENOMEM;
         b->caprows = nc;
     }
-    /* (>= with no cells yet: the arrays exist even for rows without values,
-     * which point into them) */
+    /* the value arrays exist even before any cell: rows without values
+     * point into them too */
     if (b->nkv + n > b->capkv || !b->capkv) {
         size_t nc = b->capkv ? b->capkv * 2 : 256;
         while (nc < b->nkv + n) nc *= 2;
