@@ -106,6 +106,12 @@ static int64_t distinct_buckets(const uint64_t *keys, uint64_t n, unsigned s0, u
     return (int64_t)m;
 }
 
+/* Below this many buckets per row, a flush searches and sorts its rows by
+ * bucket instead of walking and counting over every bucket (which costs the
+ * level's size per flush: a write then a read of an integer field with a
+ * million distinct values). */
+#define SMALL_FLUSH_RATIO 16u
+
 /* Gives level lv a bucket for each of keys[0..m) >> up (ascending, repeats
  * allowed) that it lacks, merging them in with one pass over its buckets
  * (one insert at a time would move half the level per new bucket). The count
@@ -115,11 +121,14 @@ static int64_t ensure_buckets(rlevel *lv, const uint64_t *keys, uint64_t m, unsi
 {
     uint64_t distinct = 0, missing = 0;
     uint32_t i = 0;
+    bool few = m * SMALL_FLUSH_RATIO < lv->n; /* search each key rather than walk the level */
     for (uint64_t k = 0; k < m; k++) {
         uint64_t b = keys[k] >> up;
         if (k && (keys[k - 1] >> up) == b) continue;
         distinct++;
-        while (i < lv->n && lv->keys[i] < b) i++;
+        if (few) i = lower_bound(lv, b);
+        else
+            while (i < lv->n && lv->keys[i] < b) i++;
         if (i == lv->n || lv->keys[i] != b) missing++;
     }
     if (missing == 0) return (int64_t)distinct;
@@ -190,12 +199,14 @@ static int rebuild_level(range_index *ri, uint32_t l)
     return SEGDB_OK;
 }
 
-/* Rows the finest level holds (each row is in one of its buckets). */
-static uint64_t filed_rows(const range_index *ri)
+/* True when the finest level holds more than n rows (each row is in one of
+ * its buckets); stops counting there, so a flush of a few rows doesn't visit
+ * a million buckets. */
+static bool filed_more_than(const range_index *ri, uint64_t n)
 {
     uint64_t t = 0;
-    for (uint32_t k = 0; k < ri->lv[0].n; k++) t += roaring_bitmap_get_cardinality(ri->lv[0].bms[k]);
-    return t;
+    for (uint32_t k = 0; k < ri->lv[0].n && t <= n; k++) t += roaring_bitmap_get_cardinality(ri->lv[0].bms[k]);
+    return t > n;
 }
 
 /* rindex_flush files pending rows this many at a time: its scratch arrays
@@ -211,6 +222,31 @@ typedef struct flush_chunk {
     uint32_t *fine_slot; /* its bucket at level 0 */
     uint32_t *sorted;    /* rows grouped by bucket (ascending within each) */
 } flush_chunk;
+
+static int cmp_slot_row(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rows fc->rows[0..n) into the buckets fc->slot[0..n) of lv, grouped by a
+ * sort of (slot, row) pairs. SEGDB_ENOMEM. */
+static int file_few(rlevel *lv, const flush_chunk *fc, uint64_t n)
+{
+    uint64_t *pair = malloc(n * sizeof *pair);
+    if (!pair) return SEGDB_ENOMEM;
+    for (uint64_t i = 0; i < n; i++) pair[i] = (uint64_t)fc->slot[i] << 32 | fc->rows[i];
+    qsort(pair, n, sizeof *pair, cmp_slot_row);
+    for (uint64_t i = 0; i < n;) {
+        uint32_t slot = (uint32_t)(pair[i] >> 32);
+        uint64_t j = i;
+        for (; j < n && (uint32_t)(pair[j] >> 32) == slot; j++) fc->sorted[j] = (uint32_t)pair[j];
+        roaring_bitmap_add_many(lv->bms[slot], j - i, fc->sorted + i);
+        i = j;
+    }
+    free(pair);
+    return SEGDB_OK;
+}
 
 /* Files rows fc->rows[0..n) (already keyed) into level 0 and, unless
  * `coarse_later` (the caller rebuilds the coarser levels), every coarser
@@ -267,6 +303,12 @@ static int file_chunk(range_index *ri, flush_chunk *fc, uint64_t n, bool coarse_
             for (uint64_t i = 0; i < n; i++) fc->slot[i] = map[fc->fine_slot[i]];
             free(map);
         }
+        if (n * SMALL_FLUSH_RATIO < lv->n) {
+            /* a few rows against many buckets (writes since the last read):
+             * sort the rows by slot rather than count over every bucket */
+            if (file_few(lv, fc, n)) goto done;
+            continue;
+        }
         /* counting sort by slot keeps rows ascending within each bucket */
         free(count);
         count = calloc((size_t)lv->n + 1, sizeof *count);
@@ -295,7 +337,7 @@ int rindex_flush(range_index *ri)
     if (n == 0) return SEGDB_OK;
     /* a bulk load (the index at least doubles): coarser levels are rebuilt
      * from the finest once every chunk is filed */
-    bool rebuild = ri->nlevels > 1 && n >= filed_rows(ri);
+    bool rebuild = ri->nlevels > 1 && !filed_more_than(ri, n);
     uint64_t cap = n < FLUSH_CHUNK ? n : FLUSH_CHUNK;
     flush_chunk fc = {.rows = malloc(cap * sizeof *fc.rows),
                       .keys = malloc(cap * sizeof *fc.keys),
