@@ -978,8 +978,9 @@ int ops_batch_reserve(ops_batch *b, size_t rows, size_t cells) { return batch_gr
 
 static int batch_col_find(ops_batch *b, const char *name, uint16_t *col);
 
-/* The column of a field name (by pointer, then by text), added when new. */
-static int batch_col(ops_batch *b, const char *name, uint16_t *col)
+/* The column of a field name (by pointer, then by text), added when new.
+ * SEGDB_ELIMIT (too many names) or SEGDB_ENOMEM, worded in err. */
+static int batch_col(ops_batch *b, const char *name, uint16_t *col, segdb_err *err)
 {
     /* callers pass the same few name strings row after row: remember where
      * each pointer went (rows name their fields in varying orders) */
@@ -989,11 +990,11 @@ static int batch_col(ops_batch *b, const char *name, uint16_t *col)
         return SEGDB_OK;
     }
     int rc = batch_col_find(b, name, col);
-    if (!rc) {
-        b->memo_name[slot] = name;
-        b->memo_col[slot] = *col;
-    }
-    return rc;
+    if (rc == SEGDB_ELIMIT) return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
+    if (rc) return err_set(err, rc, "out of memory");
+    b->memo_name[slot] = name;
+    b->memo_col[slot] = *col;
+    return SEGDB_OK;
 }
 
 /* The column already named `name` (by pointer, else by text), searched from
@@ -1175,12 +1176,10 @@ static int number_new_cols(ops_batch *b, const check_part *cp, size_t *failed, s
 {
     uint16_t col[CHECK_NEW_NAMES];
     for (uint32_t q = 0; q < cp->nnew; q++) {
-        int rc = batch_col(b, cp->new_name[q], &col[q]);
+        int rc = batch_col(b, cp->new_name[q], &col[q], err);
         if (rc) {
             *failed = cp->new_row[q];
-            if (rc == SEGDB_ELIMIT)
-                return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
-            return err_set(err, rc, "out of memory");
+            return rc;
         }
     }
     for (size_t k = b->koff[b->nrows + cp->from]; k < b->koff[b->nrows + cp->to]; k++)
@@ -1248,12 +1247,10 @@ static int lookup_serial(ops_batch *b, const segdb_contact *c, size_t from, size
     for (size_t i = from; i < to; i++) {
         size_t k = b->koff[b->nrows + i];
         for (size_t j = 0; j < c[i].n; j++, k++) {
-            int rc = batch_col(b, c[i].kv[j].name, &b->kcol[k]);
+            int rc = batch_col(b, c[i].kv[j].name, &b->kcol[k], err);
             if (rc) {
                 *failed = i;
-                if (rc == SEGDB_ELIMIT)
-                    return err_set(err, rc, "more than %u distinct field names in one import", UINT16_MAX);
-                return err_set(err, rc, "out of memory");
+                return rc;
             }
         }
     }
