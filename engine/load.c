@@ -96,20 +96,39 @@ static uint64_t cell_cost(const field *f)
  * (or, when the map grows, a re-inserted one), ~80 ns. */
 #define ID_MAP_COST 4
 
-/* Appends (row, pv); the arrays start with room for hint values. */
+/* Text, category and tags values are applied from their text. */
+static bool kind_is_text(segdb_kind k)
+{
+    return k == SEGDB_KIND_TEXT || k == SEGDB_KIND_CATEGORY || k == SEGDB_KIND_TAGS;
+}
+
+pval load_cell_pval(field *f, const load_cell *c)
+{
+    pval pv = {.f = f, .op = (pv_op)c->op, .s = c->s};
+    if (kind_is_text(f->kind)) pv.len = (size_t)c->x;
+    else if (f->kind == SEGDB_KIND_NUMBER) memcpy(&pv.d, &c->x, sizeof pv.d);
+    else if (f->kind == SEGDB_KIND_ENUM || f->kind == SEGDB_KIND_BOOL) pv.code = (uint32_t)c->x;
+    else pv.i = (int64_t)c->x;
+    return pv;
+}
+
+/* Appends row's value pv; the array starts with room for hint values. */
 static int cells_add(load_cells *c, size_t hint, uint32_t row, const pval *pv)
 {
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : hint ? hint : 16;
-        uint32_t *r = realloc(c->rows, nc * sizeof *r);
-        if (r) c->rows = r;
-        const pval **v = realloc(c->pv, nc * sizeof *v);
-        if (v) c->pv = v;
-        if (!r || !v) return SEGDB_ENOMEM;
+        load_cell *a = realloc(c->c, nc * sizeof *a);
+        if (!a) return SEGDB_ENOMEM;
+        c->c = a;
         c->cap = nc;
     }
-    c->rows[c->n] = row;
-    c->pv[c->n++] = pv;
+    /* the members the kind doesn't use are 0: one of len, i, code and d's
+     * bits is the value (no branch on the kind, which changes every value) */
+    uint64_t dbits;
+    memcpy(&dbits, &pv->d, sizeof dbits);
+    uint64_t x = (uint64_t)pv->i | pv->code | dbits;
+    c->c[c->n++] = (load_cell){.s = pv->s, .x = kind_is_text(pv->f->kind) ? pv->len : x, .row = row,
+                               .op = (uint8_t)pv->op};
     return SEGDB_OK;
 }
 
@@ -158,15 +177,17 @@ static int apply_text(load_run *run, field *f)
     for (int p = 0; p < run->np && !rc; p++) {
         const load_cells *c = &run->grid[(size_t)p * run->nf + f->id];
         for (size_t k = 0; k < c->n && !rc; k++) {
-            if (c->pv[k]->op == PV_SET) {
-                rows[m] = c->rows[k];
-                vals[m] = c->pv[k]->s;
-                lens[m++] = c->pv[k]->len;
+            const load_cell *cell = &c->c[k];
+            if (cell->op == PV_SET) {
+                rows[m] = cell->row;
+                vals[m] = cell->s;
+                lens[m++] = (size_t)cell->x;
                 continue;
             }
             if (m) rc = store_set_text_rows(run->db, f, rows, vals, lens, m);
             m = 0;
-            if (!rc) rc = ops_apply_value(run->db, c->rows[k], c->pv[k]);
+            pval pv = load_cell_pval(f, cell);
+            if (!rc) rc = ops_apply_value(run->db, cell->row, &pv);
         }
     }
     if (!rc && m) rc = store_set_text_rows(run->db, f, rows, vals, lens, m);
@@ -179,20 +200,22 @@ static int apply_text(load_run *run, field *f)
 /* A row's first value of the field (it holds none: the row is new): for the
  * kinds most fields are, the store's fresh-row writes skip UPSERT's checks
  * for an old value. */
-static int apply_fresh(segdb_t *db, uint32_t row, const pval *pv)
+static int apply_fresh(segdb_t *db, field *f, const load_cell *c)
 {
-    field *f = pv->f;
     switch (f->kind) {
     case SEGDB_KIND_ENUM:
-    case SEGDB_KIND_BOOL: return store_set_code_fresh(db, f, row, pv->code);
+    case SEGDB_KIND_BOOL: return store_set_code_fresh(db, f, c->row, (uint32_t)c->x);
     case SEGDB_KIND_CATEGORY: {
-        uint32_t c = dict_intern(&f->dict, pv->s, pv->len);
-        return c ? store_set_code_fresh(db, f, row, c) : SEGDB_ENOMEM;
+        uint32_t code = dict_intern(&f->dict, c->s, (size_t)c->x);
+        return code ? store_set_code_fresh(db, f, c->row, code) : SEGDB_ENOMEM;
     }
     case SEGDB_KIND_TIME:
     case SEGDB_KIND_DATE:
-    case SEGDB_KIND_INTEGER: return store_set_int_fresh(db, f, row, pv->i);
-    default: return ops_apply_value(db, row, pv);
+    case SEGDB_KIND_INTEGER: return store_set_int_fresh(db, f, c->row, (int64_t)c->x);
+    default: {
+        pval pv = load_cell_pval(f, c);
+        return ops_apply_value(db, c->row, &pv);
+    }
     }
 }
 
@@ -203,17 +226,22 @@ static int run_job(load_run *run, field_job *j)
         j->done = true;
         return SEGDB_OK;
     }
-    store_touch_rows(run->db, j->f, run->first, (uint32_t)run->lb->n);
-    if (j->f->kind == SEGDB_KIND_TEXT) return apply_text(run, j->f);
+    field *f = j->f;
+    store_touch_rows(run->db, f, run->first, (uint32_t)run->lb->n);
+    if (f->kind == SEGDB_KIND_TEXT) return apply_text(run, f);
     int rc = SEGDB_OK;
     uint32_t prev = UINT32_MAX; /* a row's second value of the field goes the checked way */
     for (int p = 0; p < run->np && !rc; p++) {
-        const load_cells *c = &run->grid[(size_t)p * run->nf + j->f->id];
+        const load_cells *c = &run->grid[(size_t)p * run->nf + f->id];
         for (size_t k = 0; k < c->n && !rc; k++) {
-            uint32_t row = c->rows[k];
-            rc = row != prev && c->pv[k]->op == PV_SET ? apply_fresh(run->db, row, c->pv[k])
-                                                       : ops_apply_value(run->db, row, c->pv[k]);
-            prev = row;
+            const load_cell *cell = &c->c[k];
+            if (cell->row != prev && cell->op == PV_SET) {
+                rc = apply_fresh(run->db, f, cell);
+            } else {
+                pval pv = load_cell_pval(f, cell);
+                rc = ops_apply_value(run->db, cell->row, &pv);
+            }
+            prev = cell->row;
         }
     }
     return rc;
@@ -307,8 +335,7 @@ done:
     /* the rows exist: whatever failed, keep them findable */
     if (!jobs || !jobs[nf].done) store_map_rows(db, r0, (uint32_t)n);
     for (size_t g = 0; !given && run.grid && g < (size_t)np * nf; g++) {
-        free(run.grid[g].rows);
-        free(run.grid[g].pv);
+        free(run.grid[g].c);
     }
     if (!given) free(run.grid);
     free(jobs);

@@ -30,16 +30,30 @@
 #define LOAD_NDEFAULTS 4
 void load_defaults(segdb_t *db, int64_t time, pval out[LOAD_NDEFAULTS]);
 
+/* One value of one field for a row, copied out of its pval when the values
+ * are filed by field: a field's job then reads its values in one stream
+ * (through a pointer to each pval, every value was a cache miss: a batch's
+ * pvals outgrow the caches, and the other core wrote half of them). */
+typedef struct load_cell {
+    const char *s;      /* the value as given (text, category and tags use it) */
+    uint64_t x;         /* text, category, tags: its length; else i, code or d's bits */
+    uint32_t row;
+    uint8_t op;         /* pv_op */
+} load_cell;
+
 /* Some of one field's values, in row order. */
 typedef struct load_cells {
-    uint32_t *rows;
-    const pval **pv;
+    load_cell *c;
     size_t n, cap;
 } load_cells;
 
+/* The pval cell c of field f stands for. */
+pval load_cell_pval(struct field *f, const load_cell *c);
+
 /* Files the values of contacts [from, to) by field into grid[field id], in
  * row order, each contact's defaults (defs) first where it doesn't set the
- * field itself; contact i is row first + i. SEGDB_ENOMEM. */
+ * field itself; contact i is row first + i. The pvals hold 0 in the members
+ * their field's kind doesn't use (as prepare leaves them). SEGDB_ENOMEM. */
 int load_gather(const pval *defs, const size_t *koff, const pval *pv, size_t from, size_t to, uint32_t first,
                 load_cells *grid);
 

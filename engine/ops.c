@@ -271,10 +271,7 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
         return err_set(err, SEGDB_EINVAL, "'archived' is set with ARCHIVE and UNARCHIVE, not UPSERT");
     int rc = text_ok ? SEGDB_OK : check_text(f->name, kv->value, kv->value_len, err);
     if (rc) return rc;
-    pv->f = f;
-    pv->s = kv->value;
-    pv->len = kv->value_len;
-    pv->op = PV_SET;
+    *pv = (pval){.f = f, .op = PV_SET, .s = kv->value, .len = kv->value_len};
     if (f->id == F_TYPE) *names_type = true;
     if (kv->value_len == 0) {
         pv->op = PV_CLEAR;
@@ -857,8 +854,7 @@ void ops_batch_reset(ops_batch *b, int64_t time)
 static void grid_free(ops_batch *b)
 {
     for (size_t g = 0; b->grid && g < (size_t)b->grid_np * b->grid_nf; g++) {
-        free(b->grid[g].rows);
-        free(b->grid[g].pv);
+        free(b->grid[g].c);
     }
     free(b->grid);
     b->grid = NULL;

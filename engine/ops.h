@@ -239,7 +239,8 @@ void ops_batch_reset(ops_batch *b, int64_t time);
 
 struct field;
 
-/* One checked value of an UPSERT, ready to apply (prepare parsed it). */
+/* One checked value of an UPSERT, ready to apply (prepare parsed it). The
+ * members its field's kind doesn't use are 0. */
 typedef enum { PV_SET, PV_CLEAR } pv_op;
 typedef struct pval {
     struct field *f;
