@@ -269,7 +269,15 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
         return err_set(err, SEGDB_EINVAL, "'%s' is derived and can't be set", f->name);
     if (f->id == F_ARCHIVED)
         return err_set(err, SEGDB_EINVAL, "'archived' is set with ARCHIVE and UNARCHIVE, not UPSERT");
-    int rc = text_ok ? SEGDB_OK : check_text(f->name, kv->value, kv->value_len, err);
+    /* A value of a kind that parses (bool, time, date, integer, number) is
+     * clean text once it parses: the parsers take only ASCII letters, digits
+     * and punctuation; so is an enum member spelled exactly (members are
+     * clean). Its text is checked when that fails, so a NUL or bad UTF-8 is
+     * still the error given. */
+    bool parses = f->kind == SEGDB_KIND_ENUM || f->kind == SEGDB_KIND_BOOL || f->kind == SEGDB_KIND_TIME ||
+                  f->kind == SEGDB_KIND_DATE || f->kind == SEGDB_KIND_INTEGER || f->kind == SEGDB_KIND_NUMBER;
+    text_ok = text_ok || kv->value_len == 0;
+    int rc = text_ok || parses ? SEGDB_OK : check_text(f->name, kv->value, kv->value_len, err);
     if (rc) return rc;
     *pv = (pval){.f = f, .op = PV_SET, .s = kv->value, .len = kv->value_len};
     if (f->id == F_TYPE) *names_type = true;
@@ -299,11 +307,15 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
         if (f->kind == SEGDB_KIND_BOOL) {
             bool b;
             if (value_parse_bool(s, len, &b))
-                return err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a valid %s value; expected yes or no",
+                return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a valid %s value; expected yes or no",
                                (int)(len > 100 ? 100 : len), s, f->name);
             pv->code = b ? BOOL_YES : BOOL_NO;
         } else {
-            pv->code = store_enum_code(f, s, len);
+            pv->code = store_enum_member(f, s, len);
+            if (!pv->code) {
+                if (!text_ok && (rc = check_text(f->name, s, len, err))) return rc;
+                pv->code = store_enum_code(f, s, len);
+            }
             if (!pv->code) return members_error(err, f, s, len);
             if (f->id == F_RELATIONSHIP && pv->code == REL_DONT_FORGET)
                 return err_set(err, SEGDB_EINVAL,
@@ -336,7 +348,7 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
     case SEGDB_KIND_TIME: {
         value_time vt;
         if (value_parse_time(s, len, now, db->opt.tz_offset_seconds, &vt))
-            return err_set(err, SEGDB_EWRONGTYPE,
+            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE,
                            "'%.*s' is not a time for '%s'; use unix seconds, 2019-11-01, 2019-11-01T18:00[:00][Z|+07:00], now or -30d",
                            (int)(len > 100 ? 100 : len), s, f->name);
         pv->i = vt.lo;
@@ -344,17 +356,17 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
     }
     case SEGDB_KIND_DATE:
         if (value_parse_date(s, len, &pv->i))
-            return err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a date for '%s'; use YYYY-MM-DD",
+            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a date for '%s'; use YYYY-MM-DD",
                            (int)(len > 100 ? 100 : len), s, f->name);
         break;
     case SEGDB_KIND_INTEGER:
         if (value_parse_int(s, len, &pv->i))
-            return err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not an integer for '%s'",
+            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not an integer for '%s'",
                            (int)(len > 100 ? 100 : len), s, f->name);
         break;
     case SEGDB_KIND_NUMBER:
         if (value_parse_number(s, len, &pv->d))
-            return err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a number for '%s'",
+            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a number for '%s'",
                            (int)(len > 100 ? 100 : len), s, f->name);
         break;
     default:
@@ -1131,8 +1143,17 @@ static bool lookup_rows(check_part *cp)
     uint32_t hint = 0;
     for (size_t i = cp->from; i < cp->to; i++) {
         size_t k = b->koff[b->nrows + i];
+        /* rows from one source name their fields in the same order, often
+         * from the same strings: the previous row's j-th name first */
+        const segdb_kv *prev = i > cp->from ? cp->c[i - 1].kv : NULL;
+        size_t prev_n = prev ? cp->c[i - 1].n : 0, prev_k = prev ? b->koff[b->nrows + i - 1] : 0;
         for (size_t j = 0; j < cp->c[i].n; j++, k++) {
             const char *name = cp->c[i].kv[j].name;
+            if (j < prev_n && prev[j].name == name) {
+                b->kcol[k] = b->kcol[prev_k + j];
+                b->cellf[k] = b->cellf[prev_k + j];
+                continue;
+            }
             size_t slot = ((uintptr_t)name >> 3) & (BATCH_COL_MEMO - 1);
             if (memo_name[slot] == name) {
                 b->kcol[k] = memo_col[slot];

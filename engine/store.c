@@ -1658,11 +1658,18 @@ void store_tags_clear(segdb_t *db, field *f, uint32_t row)
     roaring_bitmap_remove(f->present, row);
 }
 
+uint32_t store_enum_member(const field *f, const char *s, size_t len)
+{
+    for (uint32_t m = 0; m < f->nmembers; m++)
+        if (len && f->members[m][0] == s[0] && str_is(f->members[m], s, len)) return m + 1;
+    return 0;
+}
+
 uint32_t store_enum_code(const field *f, const char *s, size_t len)
 {
     /* most writes spell a member exactly ("female", "lead"): no folding */
-    for (uint32_t m = 0; m < f->nmembers; m++)
-        if (len && f->members[m][0] == s[0] && str_is(f->members[m], s, len)) return m + 1;
+    uint32_t code = store_enum_member(f, s, len);
+    if (code) return code;
     char buf[128];
     if (fold_max_len(len) + 1 > sizeof buf) return 0;
     size_t n = fold_text(s, len, buf);

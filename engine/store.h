@@ -305,6 +305,8 @@ uint32_t dict_intern(dict *d, const char *s, size_t len);
 
 /* Enum member code from a (folded) value, 0 when not a member. */
 uint32_t store_enum_code(const field *f, const char *s, size_t len);
+/* The same for a member spelled exactly ("female", "lead"), without folding. */
+uint32_t store_enum_member(const field *f, const char *s, size_t len);
 
 /* The original spelling of text code c (NUL-terminated, owned by td). */
 const char *store_text_orig(const textdict *td, uint32_t c);

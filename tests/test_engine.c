@@ -162,6 +162,60 @@ Test(engine, errors_are_precise)
     segdb_close(db);
 }
 
+/* Value errors as UPSERT and a parallel batch report them: text faults (a
+ * NUL, bad UTF-8) come before the kind's own complaint, also for the kinds
+ * whose values are checked as text only when they don't parse. */
+Test(engine, value_errors_name_text_faults_first)
+{
+    static const struct {
+        const char *field, *value;
+        size_t len;
+        const char *msg;
+    } cases[] = {
+        {"purchases", "12\0", 3, "value of 'purchases' contains a NUL byte"},
+        {"purchases", "1\xff", 2, "value of 'purchases' is not valid UTF-8"},
+        {"purchases", "12a", 3, "'12a' is not an integer for 'purchases'"},
+        {"created_at", "2020-01-0\xc3", 10, "value of 'created_at' is not valid UTF-8"},
+        {"created_at", "soon", 4, "'soon' is not a time for 'created_at'"},
+        {"birthday", "1990\0-01-01", 11, "value of 'birthday' contains a NUL byte"},
+        {"gender", "fe\xffmale", 7, "value of 'gender' is not valid UTF-8"},
+        {"gender", "fe\0male", 7, "value of 'gender' contains a NUL byte"},
+        {"gender", "robot", 5, "'robot' is not a valid gender value"},
+        {"score", "1.5\0", 4, "value of 'score' contains a NUL byte"},
+        {"score", "1.5x", 4, "'1.5x' is not a number for 'score'"},
+        {"vip", "y\xe1", 2, "value of 'vip' is not valid UTF-8"},
+        {"vip", "maybe", 5, "'maybe' is not a valid vip value; expected yes or no"},
+    };
+    segdb_t *db = open_db();
+    segdb_err e;
+    cr_assert_eq(segdb_field_create(db, "score", "number", &e), 0, "%s", e.msg);
+    cr_assert_eq(segdb_field_create(db, "vip", "bool", &e), 0, "%s", e.msg);
+    enum { ROWS = 600 }; /* enough for the batch to be checked over threads */
+    static segdb_kv kv[ROWS][2];
+    static segdb_contact c[ROWS];
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        segdb_kv bad = {cases[t].field, cases[t].value, cases[t].len};
+        int created;
+        cr_assert_neq(segdb_upsert(db, 1, &bad, 1, &created, &e), 0, "%s", cases[t].value);
+        cr_expect(strstr(e.msg, cases[t].msg), "got '%s', want '%s'", e.msg, cases[t].msg);
+        /* the same value in row 500 of a bulk load of new contacts */
+        for (size_t i = 0; i < ROWS; i++) {
+            kv[i][0] = (segdb_kv){"gender", "female", 6};
+            kv[i][1] = i == 500 ? bad : (segdb_kv){"name", "Lan", 3};
+            c[i] = (segdb_contact){.id = 1000 + i, .kv = kv[i], .n = 2};
+        }
+        uint64_t made = 0;
+        cr_assert_neq(segdb_upsert_batch(db, c, ROWS, &made, &e), 0);
+        cr_expect(strstr(e.msg, "contact 500 (id 1500)"), "%s", e.msg);
+        cr_expect(strstr(e.msg, cases[t].msg), "got '%s', want '%s'", e.msg, cases[t].msg);
+    }
+    cr_assert_eq(count(db, NULL), 0, "nothing was applied");
+    /* and values that parse go in, exactly spelt or folded */
+    UP(db, 1, "gender", "Female", "purchases", "12", "vip", "Y", "score", "1.5", "created_at", "2020-01-02");
+    cr_assert_eq(count(db, "gender:female AND purchases = 12 AND vip:yes AND score = 1.5"), 1);
+    segdb_close(db);
+}
+
 Test(engine, delete_leaves_every_index_and_id_can_return)
 {
     segdb_t *db = open_db();
