@@ -38,6 +38,8 @@ bool load_applies(const segdb_t *db, const load_batch *lb)
 /* The fields a new contact gets a default for, unless it sets them. */
 enum { DEF_TYPE, DEF_STATUS, DEF_RELATIONSHIP, DEF_CREATED_AT, NDEFAULTS };
 _Static_assert(NDEFAULTS == LOAD_NDEFAULTS, "load.h counts the defaults");
+_Static_assert(F_TYPE < 64 && F_STATUS < 64 && F_RELATIONSHIP < 64 && F_CREATED_AT < 64,
+               "load_gather keeps the defaulted fields in a 64-bit mask");
 
 void load_defaults(segdb_t *db, int64_t time, pval out[LOAD_NDEFAULTS])
 {
@@ -112,16 +114,21 @@ pval load_cell_pval(field *f, const load_cell *c)
     return pv;
 }
 
-/* Appends row's value pv; the array starts with room for hint values. */
-static int cells_add(load_cells *c, size_t hint, uint32_t row, const pval *pv)
+/* Room for one more value in c (SEGDB_ENOMEM); the first array holds hint. */
+static int __attribute__((noinline)) cells_grow(load_cells *c, size_t hint)
 {
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : hint ? hint : 16;
-        load_cell *a = realloc(c->c, nc * sizeof *a);
-        if (!a) return SEGDB_ENOMEM;
-        c->c = a;
-        c->cap = nc;
-    }
+    size_t nc = c->cap ? c->cap * 2 : hint > 64 ? hint : 64;
+    load_cell *a = realloc(c->c, nc * sizeof *a);
+    if (!a) return SEGDB_ENOMEM;
+    c->c = a;
+    c->cap = nc;
+    return SEGDB_OK;
+}
+
+/* Appends row's value pv. */
+static inline int cells_add(load_cells *c, size_t hint, uint32_t row, const pval *pv)
+{
+    if (c->n == c->cap && cells_grow(c, hint)) return SEGDB_ENOMEM;
     /* the members the kind doesn't use are 0: one of len, i, code and d's
      * bits is the value (no branch on the kind, which changes every value) */
     uint64_t dbits;
@@ -135,21 +142,23 @@ static int cells_add(load_cells *c, size_t hint, uint32_t row, const pval *pv)
 int load_gather(const pval *defs, const size_t *koff, const pval *pv, size_t from, size_t to, uint32_t first,
                 load_cells *grid)
 {
+    /* the defaulted fields are built-in ones, with small ids */
+    uint64_t defaulted = 0;
+    for (int d = 0; d < NDEFAULTS; d++) defaulted |= UINT64_C(1) << defs[d].f->id;
     size_t hint = to - from;
-    int rc = SEGDB_OK;
-    for (size_t i = from; i < to && !rc; i++) {
+    for (size_t i = from; i < to; i++) {
         uint32_t row = first + (uint32_t)i;
-        size_t k0 = koff[i], k1 = koff[i + 1];
-        uint8_t sets = 0; /* the defaulted fields the row sets itself */
-        for (size_t k = k0; k < k1; k++)
-            if (pv[k].op == PV_SET)
-                for (int d = 0; d < NDEFAULTS; d++)
-                    if (pv[k].f == defs[d].f) sets |= (uint8_t)(1u << d);
-        for (int d = 0; d < NDEFAULTS && !rc; d++)
-            if (!(sets >> d & 1)) rc = cells_add(&grid[defs[d].f->id], hint, row, &defs[d]);
-        for (size_t k = k0; k < k1 && !rc; k++) rc = cells_add(&grid[pv[k].f->id], hint, row, &pv[k]);
+        uint64_t sets = 0; /* the defaulted fields the row sets itself */
+        for (size_t k = koff[i]; k < koff[i + 1]; k++)
+            if (pv[k].f->id < 64 && pv[k].op == PV_SET) sets |= UINT64_C(1) << pv[k].f->id;
+        /* a default goes first: a row's own clear of the field comes after it */
+        for (int d = 0; d < NDEFAULTS && (sets & defaulted) != defaulted; d++)
+            if (!(sets >> defs[d].f->id & 1) && cells_add(&grid[defs[d].f->id], hint, row, &defs[d]))
+                return SEGDB_ENOMEM;
+        for (size_t k = koff[i]; k < koff[i + 1]; k++)
+            if (cells_add(&grid[pv[k].f->id], hint, row, &pv[k])) return SEGDB_ENOMEM;
     }
-    return rc;
+    return SEGDB_OK;
 }
 
 /* Round 1, thread p: the values of rows [from, to) by field, when the

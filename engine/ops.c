@@ -1229,11 +1229,12 @@ static bool check_part_rows(check_part *cp, segdb_err *err)
             return false;
         }
         b->names_type[b->nrows + i] = names_type;
+        /* a bulk load: file the row's values by field now, while they are
+         * in this core's first-level cache (load_apply would take another
+         * pass over them, from farther) */
+        if (cp->grid && !cp->grid_rc)
+            cp->grid_rc = load_gather(b->defs, b->koff, b->pv, i, i + 1, b->grid_first, cp->grid);
     }
-    /* a bulk load: file the values by field now, while they are in this
-     * thread's cache (load_apply would take another pass over them) */
-    if (cp->grid)
-        cp->grid_rc = load_gather(b->defs, b->koff, b->pv, cp->from, cp->to, b->grid_first, cp->grid);
     return true;
 }
 
