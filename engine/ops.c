@@ -272,10 +272,12 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
     /* A value of a kind that parses (bool, time, date, integer, number) is
      * clean text once it parses: the parsers take only ASCII letters, digits
      * and punctuation; so is an enum member spelled exactly (members are
-     * clean). Its text is checked when that fails, so a NUL or bad UTF-8 is
-     * still the error given. */
+     * clean), and a valid email (fold_email_valid decodes UTF-8 and refuses
+     * bytes up to 0x20). Its text is checked when that fails, so a NUL or bad
+     * UTF-8 is still the error given. */
     bool parses = f->kind == SEGDB_KIND_ENUM || f->kind == SEGDB_KIND_BOOL || f->kind == SEGDB_KIND_TIME ||
-                  f->kind == SEGDB_KIND_DATE || f->kind == SEGDB_KIND_INTEGER || f->kind == SEGDB_KIND_NUMBER;
+                  f->kind == SEGDB_KIND_DATE || f->kind == SEGDB_KIND_INTEGER || f->kind == SEGDB_KIND_NUMBER ||
+                  f->id == F_EMAIL;
     text_ok = text_ok || kv->value_len == 0;
     int rc = text_ok || parses ? SEGDB_OK : check_text(f->name, kv->value, kv->value_len, err);
     if (rc) return rc;
@@ -292,7 +294,7 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
     switch (f->kind) {
     case SEGDB_KIND_TEXT:
         if (f->id == F_EMAIL && !fold_email_valid(s, len))
-            return err_set(err, SEGDB_EINVAL,
+            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EINVAL,
                            "invalid email '%.*s': expected one '@' and a domain with a dot",
                            (int)(len > 200 ? 200 : len), s);
         if (f->id == F_PHONE) {

@@ -185,6 +185,9 @@ Test(engine, value_errors_name_text_faults_first)
         {"score", "1.5x", 4, "'1.5x' is not a number for 'score'"},
         {"vip", "y\xe1", 2, "value of 'vip' is not valid UTF-8"},
         {"vip", "maybe", 5, "'maybe' is not a valid vip value; expected yes or no"},
+        {"email", "lan@\0.vn", 8, "value of 'email' contains a NUL byte"},
+        {"email", "l\xe1n@x.vn", 8, "value of 'email' is not valid UTF-8"},
+        {"email", "lan@vn", 6, "invalid email 'lan@vn'"},
     };
     segdb_t *db = open_db();
     segdb_err e;
@@ -211,8 +214,9 @@ Test(engine, value_errors_name_text_faults_first)
     }
     cr_assert_eq(count(db, NULL), 0, "nothing was applied");
     /* and values that parse go in, exactly spelt or folded */
-    UP(db, 1, "gender", "Female", "purchases", "12", "vip", "Y", "score", "1.5", "created_at", "2020-01-02");
-    cr_assert_eq(count(db, "gender:female AND purchases = 12 AND vip:yes AND score = 1.5"), 1);
+    UP(db, 1, "gender", "Female", "purchases", "12", "vip", "Y", "score", "1.5", "created_at", "2020-01-02",
+       "email", "ngọc@công.vn");
+    cr_assert_eq(count(db, "gender:female AND purchases = 12 AND vip:yes AND score = 1.5 AND has:email"), 1);
     segdb_close(db);
 }
 
