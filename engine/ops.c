@@ -1132,6 +1132,15 @@ typedef struct check_lane {
 #define NEW_COL(j) ((uint16_t)(UINT16_MAX - (j)))
 #define NEW_COL_MIN NEW_COL(CHECK_NEW_NAMES - 1)
 
+/* Rows ahead whose values (and, looking names up, whose name/value pairs)
+ * are prefetched. */
+#define CHECK_AHEAD 4u
+
+static inline void prefetch_bytes(const void *p, size_t n)
+{
+    for (size_t o = 0; o < n; o += 64) __builtin_prefetch((const char *)p + o);
+}
+
 /* The columns (kcol) and fields (cellf) of rows [cp->from, cp->to). A name
  * with no column yet gets a stand-in (columns are numbered in the order rows
  * first name them, which only the caller, seeing every part, knows). False
@@ -1149,6 +1158,8 @@ static bool lookup_rows(check_part *cp)
          * from the same strings: the previous row's j-th name first */
         const segdb_kv *prev = i > cp->from ? cp->c[i - 1].kv : NULL;
         size_t prev_n = prev ? cp->c[i - 1].n : 0, prev_k = prev ? b->koff[b->nrows + i - 1] : 0;
+        /* the caller's rows are read here first, often from another core's cache */
+        if (i + CHECK_AHEAD < cp->to) prefetch_bytes(cp->c[i + CHECK_AHEAD].kv, cp->c[i + CHECK_AHEAD].n * sizeof(segdb_kv));
         for (size_t j = 0; j < cp->c[i].n; j++, k++) {
             const char *name = cp->c[i].kv[j].name;
             if (j < prev_n && prev[j].name == name) {
@@ -1218,6 +1229,10 @@ static bool check_part_rows(check_part *cp, segdb_err *err)
     for (size_t i = cp->from; i < cp->to; i++) {
         size_t k0 = b->koff[b->nrows + i];
         const segdb_contact *ci = &cp->c[i];
+        if (i + CHECK_AHEAD < cp->to) {
+            const segdb_contact *ca = &cp->c[i + CHECK_AHEAD];
+            for (size_t j = 0; j < ca->n; j++) __builtin_prefetch(ca->kv[j].value);
+        }
         if (ci->n) memcpy(b->kv + k0, ci->kv, ci->n * sizeof *ci->kv);
         if (!cp->lookup)
             for (size_t j = 0; j < ci->n; j++) b->cellf[k0 + j] = b->colf[b->kcol[k0 + j]];
