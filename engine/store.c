@@ -309,12 +309,21 @@ static int arena_put(char **arena, uint64_t *len, uint64_t *cap, const char *s, 
 #define TD_CODE_MASK ((UINT32_C(1) << TD_CODE_BITS) - 1)
 #define TD_TAG(h) ((uint32_t)((h) >> 59) << TD_CODE_BITS) /* 5 hash bits above the code */
 static inline uint32_t td_slot(uint64_t h, uint32_t code) { return TD_TAG(h) | code; }
+/* The hash bits a code keeps (td->hkey): the tag over the low 27 bits, which
+ * index any table of up to 2^27 slots. */
+static inline uint32_t td_hkey(uint64_t h) { return TD_TAG(h) | ((uint32_t)h & TD_CODE_MASK); }
+#define TD_HKEY_MAX_SLOTS (UINT32_C(1) << TD_CODE_BITS)
 
 /* Rebuilds run over millions of values whose slots are random cache lines:
  * hash a batch first and prefetch its slots, then insert the batch. */
 #define REHASH_BATCH 16
 
-static int td_rehash(textdict *td, uint32_t nslots)
+/* A new slot table of nslots for the codes. Each code's hash comes from
+ * td->hkey when the table is small enough for its bits (no string is read:
+ * a rehash of millions of values used to read every one, while the other
+ * thread ran out of jobs), else from its folded string; with from_strings,
+ * always from the string, and hkey is filled in (a snapshot's dictionary). */
+static int td_rehash(textdict *td, uint32_t nslots, bool from_strings)
 {
     uint32_t *s = table_alloc((size_t)nslots * sizeof *s);
     uint64_t *tail = calloc(((size_t)td->n + 64) / 64, sizeof *tail);
@@ -326,13 +335,21 @@ static int td_rehash(textdict *td, uint32_t nslots)
     }
     uint32_t mask = nslots - 1, codes[REHASH_BATCH];
     uint64_t hashes[REHASH_BATCH];
+    bool keyed = !from_strings && nslots <= TD_HKEY_MAX_SLOTS;
     for (uint32_t c = 1; c < td->n;) {
         uint32_t nb = 0;
         for (; c < td->n && nb < REHASH_BATCH; c++) {
             if (tail[c >> 6] >> (c & 63) & 1) continue;
-            const char *f = td->fold + td->fold_off[c];
             codes[nb] = c;
-            hashes[nb] = hash_bytes(f, strlen(f));
+            if (keyed) {
+                /* td_slot and the index read only these bits of the hash */
+                uint32_t k = td->hkey[c];
+                hashes[nb] = (uint64_t)(k >> TD_CODE_BITS) << 59 | (k & TD_CODE_MASK);
+            } else {
+                const char *f = td->fold + td->fold_off[c];
+                hashes[nb] = hash_bytes(f, strlen(f));
+                if (from_strings) td->hkey[c] = td_hkey(hashes[nb]);
+            }
             __builtin_prefetch(&s[(uint32_t)hashes[nb] & mask], 1);
             nb++;
         }
@@ -411,7 +428,7 @@ int td_set_next(textdict *td, uint32_t code, uint32_t next)
 static int td_grow_codes(textdict *td)
 {
     uint32_t nc = td->cap ? td->cap * 2 : 64;
-    uint32_t **arrs[] = {&td->orig_off, &td->fold_off, &td->refs, &td->last_row, &td->multi};
+    uint32_t **arrs[] = {&td->orig_off, &td->fold_off, &td->refs, &td->last_row, &td->multi, &td->hkey};
     for (size_t k = 0; k < sizeof arrs / sizeof *arrs; k++) {
         uint32_t *a = table_grow(*arrs[k], (size_t)td->cap * 4, (size_t)nc * 4);
         if (!a) return SEGDB_ENOMEM;
@@ -440,7 +457,7 @@ static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f
     }
     if (td->n + 1 > TD_CODE_MASK) return 0; /* full: reported as out of memory */
     if (td->n + 1 > td->cap && td_grow_codes(td)) return 0;
-    if ((td->n + 1) * 4 > td->nslots * 3 && td_rehash(td, td->nslots ? td->nslots * 2 : 64)) return 0;
+    if ((td->n + 1) * 4 > td->nslots * 3 && td_rehash(td, td->nslots ? td->nslots * 2 : 64, false)) return 0;
     uint32_t c = td->n;
     if (arena_put(&td->fold, &td->fold_len, &td->fold_cap, f, flen, &td->fold_off[c])) return 0;
     if (len == flen && memcmp(s, f, len) == 0) {
@@ -451,6 +468,7 @@ static uint32_t td_intern(textdict *td, const char *s, size_t len, const char *f
     td->refs[c] = 0;
     td->last_row[c] = UINT32_MAX;
     td->multi[c] = 0;
+    td->hkey[c] = td_hkey(h);
     td->n++;
     if (head) {
         /* append to the chain of codes sharing this folded value */
@@ -557,6 +575,7 @@ static void td_free(textdict *td, uint32_t rows_cap)
     free(td->chain_keys);
     free(td->chain_vals);
     col_free(td->multi, (size_t)td->cap * 4);
+    col_free(td->hkey, (size_t)td->cap * 4);
     for (uint32_t i = 0; i < td->nposts; i++) {
         free(td->posts[i].rows);
         if (td->posts[i].bm) roaring_bitmap_free(td->posts[i].bm);
@@ -1794,7 +1813,7 @@ uint64_t store_mem_bytes(segdb_t *db)
         if (f->i8) n += db->nrows;
         if (f->text) {
             const textdict *td = f->text;
-            n += td->orig_len + td->fold_len + (uint64_t)td->n * 20 + (uint64_t)td->nslots * 4 +
+            n += td->orig_len + td->fold_len + (uint64_t)td->n * 24 + (uint64_t)td->nslots * 4 +
                  (uint64_t)td->chain_slots * 8;
             n += (uint64_t)td->posts_cap * sizeof(tpost);
             for (uint32_t i = 0; i < td->nposts; i++)
@@ -1833,7 +1852,7 @@ int store_text_rehash(textdict *td)
 {
     uint32_t nslots = 64;
     while ((uint64_t)(td->n + 1) * 4 > (uint64_t)nslots * 3) nslots *= 2;
-    return td_rehash(td, nslots);
+    return td_rehash(td, nslots, true);
 }
 
 int store_rebuild_id_map(segdb_t *db)

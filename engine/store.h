@@ -114,6 +114,7 @@ typedef struct textdict {
      * and "+84912345678") chain to it through a small map code -> next code */
     uint32_t *chain_keys, *chain_vals, chain_n, chain_slots;
     uint32_t *multi;            /* per code: 1 + index into posts once 2+ rows share it, else 0 */
+    uint32_t *hkey;             /* per code: bits of its folded value's hash (store.c, td_hkey) */
     tpost *posts;               /* rows of each shared value */
     uint32_t nposts, posts_cap;
     uint32_t n, cap;            /* codes 1..n-1 */
@@ -336,6 +337,7 @@ int store_reserve_rows(segdb_t *db, uint32_t n);
  * rows stay deferred). */
 int store_text_settle(textdict *td);
 int store_text_reserve(textdict *td, uint32_t ncodes, uint64_t orig_bytes, uint64_t fold_bytes);
+/* (also computes the codes' hkey from their strings) */
 int store_text_rehash(textdict *td);
 /* Rebuilds the id map from ids[] and live after a load; also recomputes
  * ids_ascending and raises max_id to the largest id. SEGDB_EINVAL on a
