@@ -117,6 +117,11 @@ static void make_contact(contact *c, uint64_t i, uint64_t id)
     if (rnd(3) == 0) put(c, "city", "%s", rnd(2) ? "" : SPELLED_CITIES[rnd(6)]);
     if (rnd(2)) put(c, "tags", "t%03u; vip ;t%03u", rnd(5), rnd(5));
     if (rnd(5) == 0) put(c, "tags", "%s", rnd(2) ? "" : "khách quen");
+    /* labels that share their first bytes, long ones, repeated in other
+     * spellings, between empty ones; and a new label for each such row */
+    if (i % 6 == 0) /* (not from rnd: the other fields' draws stay the same) */
+        put(c, "tags", "khach-hang-moi-%u;khach-hang-than-thiet-nam-%u; ;vip;VIP;;label-%llu", (unsigned)(i / 6 % 3),
+            (unsigned)(i / 18 % 3), (unsigned long long)i);
     if (rnd(4) == 0) put(c, "type", "%s", rnd(2) ? "visitor" : "customer");
     if (rnd(4) == 0) put(c, "status", "subscribed");
     if (rnd(4) == 0) put(c, "relationship", "hot");
@@ -852,4 +857,37 @@ Test(load, import_rows_without_values)
     cr_assert_eq(n, 3);
     cr_assert_eq(segdb_verify(db, &err), 0, "%s", err.msg);
     segdb_close(db);
+}
+
+/* A bulk load's tags against UPSERT's, in one batch over two chunks of
+ * rows: 1,500 labels that share their first bytes and length, long ones, one
+ * label in every row (its bitmap's chunks become bitsets), repeats. */
+Test(load, bulk_tags_match_upserts)
+{
+    enum { N = 70000 }; /* two chunks of rows */
+    segdb_t *a = open_db(2), *b = open_db(2);
+    contact *cs = calloc(N, sizeof *cs);
+    segdb_contact *bc = calloc(N, sizeof *bc);
+    cr_assert(cs && bc);
+    for (uint32_t i = 0; i < N; i++) {
+        cs[i].id = 1 + i;
+        put(&cs[i], "tags", "vip;nhom-khach-%04u; khach-hang-than-thiet-nam-%u ;VIP;%s", (i * 7919) % 1500, i % 3,
+            i % 5 ? "" : "nhom-khach-0001");
+        bc[i] = (segdb_contact){.id = cs[i].id, .kv = cs[i].kv, .n = cs[i].n};
+        int created = 0;
+        segdb_err err = {0};
+        cr_assert_eq(segdb_upsert(b, cs[i].id, cs[i].kv, cs[i].n, &created, &err), 0, "%s", err.msg);
+    }
+    uint64_t made = 0;
+    segdb_err err = {0};
+    cr_assert_eq(segdb_upsert_batch(a, bc, N, &made, &err), 0, "%s", err.msg);
+    cr_assert_eq(made, N);
+    same_store(a, b);
+    same_counts(a, b, "tag:vip");
+    same_counts(a, b, "tag:nhom-khach-0001");
+    same_counts(a, b, "tag:khach-hang-than-thiet-nam-2");
+    free(bc);
+    free(cs);
+    segdb_close(a);
+    segdb_close(b);
 }
