@@ -52,8 +52,9 @@ pval load_cell_pval(struct field *f, const load_cell *c);
 
 /* Files the values of contacts [from, to) by field into grid[field id], in
  * row order, with each contact's defaults (defs, of fields with ids below
- * 64) for the fields it doesn't set itself; contact i is row first + i. The pvals hold 0 in the members
- * their field's kind doesn't use (as prepare leaves them). SEGDB_ENOMEM. */
+ * 64) for the fields it doesn't set itself; contact i is row first + i. The
+ * pvals hold 0 in the members their field's kind doesn't use (as prepare
+ * leaves them). SEGDB_ENOMEM. */
 int load_gather(const pval *defs, const size_t *koff, const pval *pv, size_t from, size_t to, uint32_t first,
                 load_cells *grid);
 

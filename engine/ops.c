@@ -239,6 +239,14 @@ static int check_text(const char *fname, const char *s, size_t len, segdb_err *e
     return SEGDB_OK;
 }
 
+/* A value its kind refused: the fault in its text (a NUL, bad UTF-8) when it
+ * has one, which is the error to give; else 0, and the kind's own error is.
+ * text_ok: the caller checked the text (prepare_value). */
+static int text_fault(const field *f, const char *s, size_t len, bool text_ok, segdb_err *err)
+{
+    return text_ok ? SEGDB_OK : check_text(f->name, s, len, err);
+}
+
 static int members_error(segdb_err *err, const field *f, const char *s, size_t len)
 {
     char list[512];
@@ -279,7 +287,7 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
                   f->kind == SEGDB_KIND_DATE || f->kind == SEGDB_KIND_INTEGER || f->kind == SEGDB_KIND_NUMBER ||
                   f->id == F_EMAIL;
     text_ok = text_ok || kv->value_len == 0;
-    int rc = text_ok || parses ? SEGDB_OK : check_text(f->name, kv->value, kv->value_len, err);
+    int rc = parses ? SEGDB_OK : text_fault(f, kv->value, kv->value_len, text_ok, err);
     if (rc) return rc;
     *pv = (pval){.f = f, .op = PV_SET, .s = kv->value, .len = kv->value_len};
     if (f->id == F_TYPE) *names_type = true;
@@ -293,10 +301,11 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
     size_t len = kv->value_len;
     switch (f->kind) {
     case SEGDB_KIND_TEXT:
-        if (f->id == F_EMAIL && !fold_email_valid(s, len))
-            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EINVAL,
-                           "invalid email '%.*s': expected one '@' and a domain with a dot",
+        if (f->id == F_EMAIL && !fold_email_valid(s, len)) {
+            if ((rc = text_fault(f, s, len, text_ok, err))) return rc;
+            return err_set(err, SEGDB_EINVAL, "invalid email '%.*s': expected one '@' and a domain with a dot",
                            (int)(len > 200 ? 200 : len), s);
+        }
         if (f->id == F_PHONE) {
             char tmp[64];
             if (len > 40 || fold_phone(s, len, tmp) == 0)
@@ -308,14 +317,16 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
     case SEGDB_KIND_BOOL:
         if (f->kind == SEGDB_KIND_BOOL) {
             bool b;
-            if (value_parse_bool(s, len, &b))
-                return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a valid %s value; expected yes or no",
+            if (value_parse_bool(s, len, &b)) {
+                if ((rc = text_fault(f, s, len, text_ok, err))) return rc;
+                return err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a valid %s value; expected yes or no",
                                (int)(len > 100 ? 100 : len), s, f->name);
+            }
             pv->code = b ? BOOL_YES : BOOL_NO;
         } else {
             pv->code = store_enum_member(f, s, len);
             if (!pv->code) {
-                if (!text_ok && (rc = check_text(f->name, s, len, err))) return rc;
+                if ((rc = text_fault(f, s, len, text_ok, err))) return rc;
                 pv->code = store_enum_code(f, s, len);
             }
             if (!pv->code) return members_error(err, f, s, len);
@@ -349,27 +360,35 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
     }
     case SEGDB_KIND_TIME: {
         value_time vt;
-        if (value_parse_time(s, len, now, db->opt.tz_offset_seconds, &vt))
-            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE,
+        if (value_parse_time(s, len, now, db->opt.tz_offset_seconds, &vt)) {
+            if ((rc = text_fault(f, s, len, text_ok, err))) return rc;
+            return err_set(err, SEGDB_EWRONGTYPE,
                            "'%.*s' is not a time for '%s'; use unix seconds, 2019-11-01, 2019-11-01T18:00[:00][Z|+07:00], now or -30d",
                            (int)(len > 100 ? 100 : len), s, f->name);
+        }
         pv->i = vt.lo;
         break;
     }
     case SEGDB_KIND_DATE:
-        if (value_parse_date(s, len, &pv->i))
-            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a date for '%s'; use YYYY-MM-DD",
+        if (value_parse_date(s, len, &pv->i)) {
+            if ((rc = text_fault(f, s, len, text_ok, err))) return rc;
+            return err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a date for '%s'; use YYYY-MM-DD",
                            (int)(len > 100 ? 100 : len), s, f->name);
+        }
         break;
     case SEGDB_KIND_INTEGER:
-        if (value_parse_int(s, len, &pv->i))
-            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not an integer for '%s'",
+        if (value_parse_int(s, len, &pv->i)) {
+            if ((rc = text_fault(f, s, len, text_ok, err))) return rc;
+            return err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not an integer for '%s'",
                            (int)(len > 100 ? 100 : len), s, f->name);
+        }
         break;
     case SEGDB_KIND_NUMBER:
-        if (value_parse_number(s, len, &pv->d))
-            return !text_ok && (rc = check_text(f->name, s, len, err)) ? rc : err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a number for '%s'",
+        if (value_parse_number(s, len, &pv->d)) {
+            if ((rc = text_fault(f, s, len, text_ok, err))) return rc;
+            return err_set(err, SEGDB_EWRONGTYPE, "'%.*s' is not a number for '%s'",
                            (int)(len > 100 ? 100 : len), s, f->name);
+        }
         break;
     default:
         return err_set(err, SEGDB_EINVAL, "'%s' can't be set", f->name);
@@ -1159,7 +1178,8 @@ static bool lookup_rows(check_part *cp)
         const segdb_kv *prev = i > cp->from ? cp->c[i - 1].kv : NULL;
         size_t prev_n = prev ? cp->c[i - 1].n : 0, prev_k = prev ? b->koff[b->nrows + i - 1] : 0;
         /* the caller's rows are read here first, often from another core's cache */
-        if (i + CHECK_AHEAD < cp->to) prefetch_bytes(cp->c[i + CHECK_AHEAD].kv, cp->c[i + CHECK_AHEAD].n * sizeof(segdb_kv));
+        if (i + CHECK_AHEAD < cp->to)
+            prefetch_bytes(cp->c[i + CHECK_AHEAD].kv, cp->c[i + CHECK_AHEAD].n * sizeof(segdb_kv));
         for (size_t j = 0; j < cp->c[i].n; j++, k++) {
             const char *name = cp->c[i].kv[j].name;
             if (j < prev_n && prev[j].name == name) {
