@@ -410,7 +410,10 @@ static int prepare_upsert(segdb_t *db, const record *r, field *const *fs, bool t
     for (size_t i = 0; i < u->n; i++) {
         int rc = prepare_value(db, r->time, &u->kv[i], fs ? fs[i] : NULL, text_ok, &pv[i], names_type, err);
         if (rc) return rc;
-        if (pv[i].f->id == F_IDENTIFIER && pv[i].op == PV_SET) {
+        /* (fs[i], when given, is pv[i].f: read where prepare_value did not
+         * just write it, which stalled this loop) */
+        const field *fi = fs ? fs[i] : pv[i].f;
+        if (fi->id == F_IDENTIFIER && pv[i].op == PV_SET) {
             const textdict *td = pv[i].f->text;
             uint32_t c = textdict_find(td, pv[i].s, pv[i].len);
             if (c && td->refs[c] > 0 && td->last_row[c] != row)
