@@ -188,6 +188,8 @@ Test(engine, value_errors_name_text_faults_first)
         {"email", "lan@\0.vn", 8, "value of 'email' contains a NUL byte"},
         {"email", "l\xe1n@x.vn", 8, "value of 'email' is not valid UTF-8"},
         {"email", "lan@vn", 6, "invalid email 'lan@vn'"},
+        {"phone", "không có số", 15, "invalid phone 'không có số': expected digits"},
+        {"phone", "09\0", 3, "value of 'phone' contains a NUL byte"},
     };
     segdb_t *db = open_db();
     segdb_err e;
@@ -215,8 +217,9 @@ Test(engine, value_errors_name_text_faults_first)
     cr_assert_eq(count(db, NULL), 0, "nothing was applied");
     /* and values that parse go in, exactly spelt or folded */
     UP(db, 1, "gender", "Female", "purchases", "12", "vip", "Y", "score", "1.5", "created_at", "2020-01-02",
-       "email", "ngọc@công.vn");
+       "email", "ngọc@công.vn", "phone", "+84 (0) 912-345-678");
     cr_assert_eq(count(db, "gender:female AND purchases = 12 AND vip:yes AND score = 1.5 AND has:email"), 1);
+    cr_assert_eq(count(db, "phone:0912345678"), 1);
     segdb_close(db);
 }
 
