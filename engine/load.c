@@ -209,18 +209,18 @@ static int apply_text(load_run *run, field *f)
 /* A row's first value of the field (it holds none: the row is new): for the
  * kinds most fields are, the store's fresh-row writes skip UPSERT's checks
  * for an old value. */
-static int apply_fresh(segdb_t *db, field *f, const load_cell *c)
+static int apply_fresh(segdb_t *db, field *f, const load_cell *c, bool mark)
 {
     switch (f->kind) {
     case SEGDB_KIND_ENUM:
-    case SEGDB_KIND_BOOL: return store_set_code_fresh(db, f, c->row, (uint32_t)c->x);
+    case SEGDB_KIND_BOOL: return store_set_code_fresh(db, f, c->row, (uint32_t)c->x, mark);
     case SEGDB_KIND_CATEGORY: {
         uint32_t code = dict_intern(&f->dict, c->s, (size_t)c->x);
-        return code ? store_set_code_fresh(db, f, c->row, code) : SEGDB_ENOMEM;
+        return code ? store_set_code_fresh(db, f, c->row, code, mark) : SEGDB_ENOMEM;
     }
     case SEGDB_KIND_TIME:
     case SEGDB_KIND_DATE:
-    case SEGDB_KIND_INTEGER: return store_set_int_fresh(db, f, c->row, (int64_t)c->x);
+    case SEGDB_KIND_INTEGER: return store_set_int_fresh(db, f, c->row, (int64_t)c->x, mark);
     default: {
         pval pv = load_cell_pval(f, c);
         return ops_apply_value(db, c->row, &pv);
@@ -238,21 +238,34 @@ static int run_job(load_run *run, field_job *j)
     field *f = j->f;
     store_touch_rows(run->db, f, run->first, (uint32_t)run->lb->n);
     if (f->kind == SEGDB_KIND_TEXT) return apply_text(run, f);
+    /* Every row setting the field once (a type, a created_at): the rows
+     * enter its present bitmap (and range index) as one range, after. */
+    bool each_once = true;
+    uint32_t next = run->first;
+    for (int p = 0; p < run->np && each_once; p++) {
+        const load_cells *c = &run->grid[(size_t)p * run->nf + f->id];
+        for (size_t k = 0; k < c->n && each_once; k++) each_once = c->c[k].row == next++ && c->c[k].op == PV_SET;
+    }
+    each_once = each_once && next == run->first + run->lb->n;
     int rc = SEGDB_OK;
     uint32_t prev = UINT32_MAX; /* a row's second value of the field goes the checked way */
+    uint32_t written = 0;       /* with each_once: rows [first, first + written) hold their value */
     for (int p = 0; p < run->np && !rc; p++) {
         const load_cells *c = &run->grid[(size_t)p * run->nf + f->id];
         for (size_t k = 0; k < c->n && !rc; k++) {
             const load_cell *cell = &c->c[k];
             if (cell->row != prev && cell->op == PV_SET) {
-                rc = apply_fresh(run->db, f, cell);
+                rc = apply_fresh(run->db, f, cell, !each_once);
             } else {
                 pval pv = load_cell_pval(f, cell);
                 rc = ops_apply_value(run->db, cell->row, &pv);
             }
             prev = cell->row;
+            written += !rc;
         }
     }
+    /* (out of memory part way, the rows written so far are marked too) */
+    if (each_once) store_mark_fresh_rows(run->db, f, run->first, written);
     return rc;
 }
 

@@ -1566,13 +1566,22 @@ int store_set_code(segdb_t *db, field *f, uint32_t row, uint32_t code)
     return SEGDB_OK;
 }
 
-int store_set_code_fresh(segdb_t *db, field *f, uint32_t row, uint32_t code)
+int store_set_code_fresh(segdb_t *db, field *f, uint32_t row, uint32_t code, bool mark)
 {
     if (!f->codes8 || f->codes32 || code > UINT8_MAX) return store_set_code(db, f, row, code);
     f->codes8[row] = (uint8_t)code;
     bm_add(f->dict.bm[code], row);
-    bm_add(f->present, row);
+    if (mark) bm_add(f->present, row);
     return SEGDB_OK;
+}
+
+void store_mark_fresh_rows(segdb_t *db, field *f, uint32_t first, uint32_t n)
+{
+    (void)db;
+    /* (rows a fresh write sent the checked way are in them already: adding
+     * a row twice, to present or to pending, leaves one) */
+    roaring_bitmap_add_range(f->present, first, (uint64_t)first + n);
+    if (f->ridx) roaring_bitmap_add_range(f->ridx->pending, first, (uint64_t)first + n);
 }
 
 /* Move a narrow column to the next width that holds v (16 -> 32 -> 64 bits). */
@@ -1625,14 +1634,16 @@ int store_set_int(segdb_t *db, field *f, uint32_t row, int64_t v)
     return SEGDB_OK;
 }
 
-int store_set_int_fresh(segdb_t *db, field *f, uint32_t row, int64_t v)
+int store_set_int_fresh(segdb_t *db, field *f, uint32_t row, int64_t v, bool mark)
 {
     if (f->i16 && v >= INT16_MIN && v <= INT16_MAX) f->i16[row] = (int16_t)v;
     else if (f->i32 && v >= INT32_MIN && v <= INT32_MAX) f->i32[row] = (int32_t)v;
     else if (f->i64) f->i64[row] = v;
     else return store_set_int(db, f, row, v); /* no column yet, a wider one, or derived */
-    bm_add(f->ridx->pending, row);
-    bm_add(f->present, row);
+    if (mark) {
+        bm_add(f->ridx->pending, row);
+        bm_add(f->present, row);
+    }
     if (f->id == F_BIRTHDAY) derived_birthday(db, row, true, v);
     return SEGDB_OK;
 }

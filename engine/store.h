@@ -281,9 +281,15 @@ int store_set_text(segdb_t *db, field *f, uint32_t row, const char *s, size_t le
 /* store_set_code / store_set_int for a row that holds no value of f (a new
  * row's first value in a bulk load): what they do without the checks for an
  * old value; whatever needs more (a column to create or widen) goes through
- * them. */
-int store_set_code_fresh(segdb_t *db, field *f, uint32_t row, uint32_t code);
-int store_set_int_fresh(segdb_t *db, field *f, uint32_t row, int64_t v);
+ * them. With mark false, row is not entered in f's present bitmap nor in its
+ * range index's pending rows: the caller does it for a range of rows at
+ * once with store_mark_fresh_rows. */
+int store_set_code_fresh(segdb_t *db, field *f, uint32_t row, uint32_t code, bool mark);
+int store_set_int_fresh(segdb_t *db, field *f, uint32_t row, int64_t v, bool mark);
+/* Rows [first, first + n), each given its first value of f by the calls
+ * above with mark false, enter f's present bitmap (and the range index's
+ * pending rows) in one range. */
+void store_mark_fresh_rows(segdb_t *db, field *f, uint32_t first, uint32_t n);
 /* store_set_text(db, f, rows[k], vals[k], lens[k]) for k = 0..n-1 in order,
  * folding and hashing a few values ahead and prefetching their dictionary
  * slots, so n random slots cost about one miss's time, not n. A row that held
