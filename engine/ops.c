@@ -852,6 +852,7 @@ struct ops_batch {
     segdb_kv *kv;
     pval *pv;
     uint16_t *kcol;             /* column of each cell */
+    uint32_t *standin;          /* per check part, from its first cell: its cells with stand-in columns */
     field **cellf;              /* field of each cell (its column's) */
     size_t nkv, capkv;
     /* identifiers the rows so far write: open addressing, slot = cell + 1 */
@@ -929,6 +930,7 @@ void ops_batch_free(ops_batch *b)
     free(b->kv);
     free(b->pv);
     free(b->kcol);
+    free(b->standin);
     free(b->parts);
     free(b->idslots);
     grid_free(b);
@@ -1003,9 +1005,11 @@ static int batch_grow(ops_batch *b, size_t rows, size_t n)
         if (pv) b->pv = pv;
         uint16_t *kc = realloc(b->kcol, nc * sizeof *kc);
         if (kc) b->kcol = kc;
+        uint32_t *si = realloc(b->standin, nc * sizeof *si);
+        if (si) b->standin = si;
         field **cf = realloc(b->cellf, nc * sizeof *cf);
         if (cf) b->cellf = cf;
-        if (!kv || !pv || !kc || !cf) return SEGDB_ENOMEM;
+        if (!kv || !pv || !kc || !si || !cf) return SEGDB_ENOMEM;
         b->capkv = nc;
     }
     return SEGDB_OK;
@@ -1136,6 +1140,7 @@ typedef struct check_part {
     const char *new_name[CHECK_NEW_NAMES];
     size_t new_row[CHECK_NEW_NAMES];  /* the row that first names it */
     uint32_t nnew;
+    uint32_t nstandin;           /* cells holding a stand-in (their offsets: b->standin) */
 } check_part;
 
 /* Rows per chunk: threads take chunks until none is left, so one that
@@ -1168,6 +1173,15 @@ static inline void prefetch_bytes(const void *p, size_t n)
     for (size_t o = 0; o < n; o += 64) __builtin_prefetch((const char *)p + o);
 }
 
+/* Cell k of part cp (whose first cell is base) has column col, of field f;
+ * a stand-in is noted for number_new_cols. */
+static inline void set_cell_col(ops_batch *b, check_part *cp, size_t base, size_t k, uint16_t col, field *f)
+{
+    b->kcol[k] = col;
+    b->cellf[k] = f;
+    if (col >= NEW_COL_MIN) b->standin[base + cp->nstandin++] = (uint32_t)(k - base);
+}
+
 /* The columns (kcol) and fields (cellf) of rows [cp->from, cp->to). A name
  * with no column yet gets a stand-in (columns are numbered in the order rows
  * first name them, which only the caller, seeing every part, knows). False
@@ -1179,6 +1193,7 @@ static bool lookup_rows(check_part *cp)
     uint16_t memo_col[BATCH_COL_MEMO];
     field *memo_f[BATCH_COL_MEMO];
     uint32_t hint = 0;
+    size_t base = b->koff[b->nrows + cp->from];
     for (size_t i = cp->from; i < cp->to; i++) {
         size_t k = b->koff[b->nrows + i];
         /* rows from one source name their fields in the same order, often
@@ -1191,14 +1206,12 @@ static bool lookup_rows(check_part *cp)
         for (size_t j = 0; j < cp->c[i].n; j++, k++) {
             const char *name = cp->c[i].kv[j].name;
             if (j < prev_n && prev[j].name == name) {
-                b->kcol[k] = b->kcol[prev_k + j];
-                b->cellf[k] = b->cellf[prev_k + j];
+                set_cell_col(b, cp, base, k, b->kcol[prev_k + j], b->cellf[prev_k + j]);
                 continue;
             }
             size_t slot = ((uintptr_t)name >> 3) & (BATCH_COL_MEMO - 1);
             if (memo_name[slot] == name) {
-                b->kcol[k] = memo_col[slot];
-                b->cellf[k] = memo_f[slot];
+                set_cell_col(b, cp, base, k, memo_col[slot], memo_f[slot]);
                 continue;
             }
             uint16_t col;
@@ -1217,8 +1230,7 @@ static bool lookup_rows(check_part *cp)
                 col = NEW_COL(q);
                 f = store_field(b->db, name, strlen(name));
             }
-            b->kcol[k] = col;
-            b->cellf[k] = f;
+            set_cell_col(b, cp, base, k, col, f);
             memo_name[slot] = name;
             memo_col[slot] = col;
             memo_f[slot] = f;
@@ -1240,8 +1252,13 @@ static int number_new_cols(ops_batch *b, const check_part *cp, size_t *failed, s
             return rc;
         }
     }
-    for (size_t k = b->koff[b->nrows + cp->from]; k < b->koff[b->nrows + cp->to]; k++)
-        if (b->kcol[k] >= NEW_COL_MIN) b->kcol[k] = col[UINT16_MAX - b->kcol[k]];
+    /* only the cells lookup_rows noted (scanning every cell of every part
+     * that met a name was serial work over the whole batch) */
+    size_t base = b->koff[b->nrows + cp->from];
+    for (uint32_t j = 0; j < cp->nstandin; j++) {
+        size_t k = base + b->standin[base + j];
+        b->kcol[k] = col[UINT16_MAX - b->kcol[k]];
+    }
     return SEGDB_OK;
 }
 

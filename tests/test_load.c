@@ -59,7 +59,7 @@ static segdb_t *open_db(uint32_t threads)
 
 /* ---- contacts --------------------------------------------------------------- */
 
-#define MAX_KV 24
+#define MAX_KV 40
 
 typedef struct contact {
     uint64_t id;
@@ -360,7 +360,9 @@ Test(load, replaying_a_logged_batch_rebuilds_the_store)
  * names no column has yet after the checks, part by part: the record must be
  * the one a single thread writes (columns in the order rows first name
  * them). The second batch's second half names 40 new fields, more than a
- * thread keeps track of: every row is then looked up in order first. */
+ * thread keeps track of: every row is then looked up in order first. The
+ * third batch's row 500 takes its part to exactly as many new names as a
+ * thread keeps (email and 31 others): the last gets the last stand-in. */
 Test(load, columns_are_numbered_in_row_order_whatever_the_threads)
 {
     segdb_t *db[2] = {open_db(2), open_db(1)};
@@ -378,7 +380,7 @@ Test(load, columns_are_numbered_in_row_order_whatever_the_threads)
     enum { N = 1000 };
     contact *cs = calloc(N, sizeof *cs);
     segdb_contact *bc = calloc(N, sizeof *bc);
-    for (int batch = 0; batch < 2; batch++) {
+    for (int batch = 0; batch < 3; batch++) {
         for (uint64_t i = 0; i < N; i++) {
             contact *c = &cs[i];
             memset(c, 0, sizeof *c);
@@ -391,6 +393,8 @@ Test(load, columns_are_numbered_in_row_order_whatever_the_threads)
                 for (int f = 39; f >= 20; f--) put(c, names[f], "%d", f);
             if (batch == 1 && i == 950)
                 for (int f = 19; f >= 6; f--) put(c, names[f], "%d", f);
+            if (batch == 2 && i == 500)
+                for (int f = 0; f <= 30; f++) put(c, names[f], "%d", f);
             bc[i] = (segdb_contact){.id = c->id, .kv = c->kv, .n = c->n};
         }
         for (int h = 0; h < 2; h++) {
@@ -406,12 +410,14 @@ Test(load, columns_are_numbered_in_row_order_whatever_the_threads)
         cr_assert(memcmp(lc[0].rec[i], lc[1].rec[i], lc[0].len[i]) == 0, "record %d differs", i);
     }
     same_store(db[0], db[1]);
-    uint64_t n03 = 0, n39 = 0;
+    uint64_t n03 = 0, n39 = 0, n30 = 0;
     segdb_err err = {0};
     cr_assert_eq(segdb_count(db[0], "c03 >= 0", &n03, &err), 0, "%s", err.msg);
     cr_assert_eq(segdb_count(db[0], "c39 = 39", &n39, &err), 0, "%s", err.msg);
-    cr_assert_eq(n03, 2 * 50, "rows 705, 711, ... 999 of each batch");
+    cr_assert_eq(segdb_count(db[0], "c30 = 30", &n30, &err), 0, "%s", err.msg);
+    cr_assert_eq(n03, 3 * 50 + 1, "rows 705, 711, ... 999 of each batch, and the third's row 500");
     cr_assert_eq(n39, 1);
+    cr_assert_eq(n30, 2, "the second batch's row 900 and the third's row 500");
     for (int h = 0; h < 2; h++) {
         for (int i = 0; i < lc[h].n; i++) free(lc[h].rec[i]);
         segdb_close(db[h]);
