@@ -239,8 +239,11 @@ static int run_job(load_run *run, field_job *j)
     store_touch_rows(run->db, f, run->first, (uint32_t)run->lb->n);
     if (f->kind == SEGDB_KIND_TEXT) return apply_text(run, f);
     /* Every row setting the field once (a type, a created_at): the rows
-     * enter its present bitmap (and range index) as one range, after. */
-    bool each_once = true;
+     * enter its present bitmap (and range index) as one range, after. Only
+     * for the kinds whose every value to set makes a row present (not tags:
+     * a list may hold no label). */
+    bool each_once = f->kind == SEGDB_KIND_ENUM || f->kind == SEGDB_KIND_BOOL || f->kind == SEGDB_KIND_CATEGORY ||
+                     f->kind == SEGDB_KIND_TIME || f->kind == SEGDB_KIND_DATE || f->kind == SEGDB_KIND_INTEGER;
     uint32_t next = run->first;
     for (int p = 0; p < run->np && each_once; p++) {
         const load_cells *c = &run->grid[(size_t)p * run->nf + f->id];
