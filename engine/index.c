@@ -331,10 +331,41 @@ done:
     return rc;
 }
 
+void rindex_drop_finest(range_index *ri)
+{
+    if (ri->nlevels < 2) return;
+    rlevel *lv = &ri->lv[0];
+    for (uint32_t i = 0; i < lv->n; i++) roaring_bitmap_free(lv->bms[i]);
+    free(lv->keys);
+    free(lv->bms);
+    memmove(&ri->lv[0], &ri->lv[1], (ri->nlevels - 1) * sizeof ri->lv[0]);
+    memmove(&ri->shift[0], &ri->shift[1], (ri->nlevels - 1) * sizeof ri->shift[0]);
+    ri->nlevels--;
+    memset(&ri->lv[ri->nlevels], 0, sizeof ri->lv[0]);
+    ri->shift[ri->nlevels] = 0;
+}
+
+/* rindex_flush's last step: drop sparse finest levels (index.h). It runs
+ * on every flush, so an index and one rebuilt from its rows (DEBUG VERIFY)
+ * come to the same levels. */
+static void drop_sparse_levels(range_index *ri)
+{
+    while (ri->nlevels > 1 && ri->lv[0].n > RINDEX_SPARSE_BUCKETS) {
+        const rlevel *top = &ri->lv[ri->nlevels - 1]; /* a few buckets: the index's rows */
+        uint64_t rows = 0;
+        for (uint32_t i = 0; i < top->n; i++) rows += roaring_bitmap_get_cardinality(top->bms[i]);
+        if (rows >= (uint64_t)ri->lv[0].n * RINDEX_SPARSE_ROWS) return;
+        rindex_drop_finest(ri);
+    }
+}
+
 int rindex_flush(range_index *ri)
 {
     uint64_t n = roaring_bitmap_get_cardinality(ri->pending);
-    if (n == 0) return SEGDB_OK;
+    if (n == 0) {
+        drop_sparse_levels(ri);
+        return SEGDB_OK;
+    }
     /* a bulk load (the index at least doubles): coarser levels are rebuilt
      * from the finest once every chunk is filed */
     bool rebuild = ri->nlevels > 1 && !filed_more_than(ri, n);
@@ -354,6 +385,7 @@ int rindex_flush(range_index *ri)
     for (uint32_t l = 1; !rc && rebuild && l < ri->nlevels; l++) rc = rebuild_level(ri, l);
     /* on ENOMEM the rows stay pending: filing them again adds nothing twice */
     if (!rc) roaring_bitmap_clear(ri->pending);
+    if (!rc) drop_sparse_levels(ri);
     free(fc.rows);
     free(fc.keys);
     free(fc.slot);

@@ -61,8 +61,18 @@ void rindex_free(range_index *ri);
 int rindex_add(range_index *ri, uint32_t row);
 /* The row's value `key` (still in the column) leaves the index. */
 void rindex_remove(range_index *ri, uint64_t key, uint32_t row);
-/* File every pending row into its buckets. SEGDB_ENOMEM. */
+/* File every pending row into its buckets. Then, while the finest level
+ * has more than RINDEX_SPARSE_BUCKETS buckets of fewer than
+ * RINDEX_SPARSE_ROWS rows each on average (an integer field whose contacts
+ * nearly all hold different values: a bitmap per value, ~1.3 KB a contact),
+ * that level is dropped and the next one becomes the finest: ranges then
+ * scan the rows of its edge buckets. The last level stays. SEGDB_ENOMEM. */
 int rindex_flush(range_index *ri);
+#define RINDEX_SPARSE_BUCKETS 65536u
+#define RINDEX_SPARSE_ROWS 4u
+/* Drops the finest level (not the last one): a snapshot's index that was
+ * saved with fewer levels than its kind starts with. */
+void rindex_drop_finest(range_index *ri);
 
 /* Cover of [lo, hi] (keys, inclusive). Rows in range = (OR of full) minus
  * (OR of sub), then each edge bucket's rows decided one by one by value

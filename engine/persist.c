@@ -563,7 +563,9 @@ static void load_range(preader *r, field *f, uint32_t nrows)
     range_index *ri = f->ridx;
     uint8_t nl = pr_u8(r);
     if (r->bad || (nl == 0 && !ri)) return;
-    if (!ri || nl != ri->nlevels) { pr_fail(r, "a range index has the wrong levels"); return; }
+    if (!ri || nl == 0 || nl > ri->nlevels) { pr_fail(r, "a range index has the wrong levels"); return; }
+    /* sparse finest levels were dropped before the save (rindex_flush) */
+    while (ri->nlevels > nl) rindex_drop_finest(ri);
     for (uint32_t l = 0; l < nl && !r->bad; l++) {
         rlevel *lv = &ri->lv[l];
         uint32_t n = pr_u32(r);
