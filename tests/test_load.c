@@ -277,6 +277,25 @@ static void load_both(segdb_t *rows, segdb_t *batch, uint64_t from, uint64_t n, 
     free(cs);
 }
 
+/* Writes the contacts cs[0, n) into `rows` one UPSERT each and into `batch`
+ * with one segdb_upsert_batch. */
+static void load_given(segdb_t *rows, segdb_t *batch, const contact *cs, size_t n)
+{
+    segdb_contact *bc = calloc(n, sizeof *bc);
+    cr_assert(bc);
+    for (size_t i = 0; i < n; i++) {
+        bc[i] = (segdb_contact){.id = cs[i].id, .kv = cs[i].kv, .n = cs[i].n};
+        int created = 0;
+        segdb_err err = {0};
+        cr_assert_eq(segdb_upsert(rows, cs[i].id, cs[i].kv, cs[i].n, &created, &err), 0, "%s", err.msg);
+    }
+    uint64_t made = 0;
+    segdb_err err = {0};
+    cr_assert_eq(segdb_upsert_batch(batch, bc, n, &made, &err), 0, "%s", err.msg);
+    cr_assert_eq(made, n);
+    free(bc);
+}
+
 Test(load, batch_of_new_contacts_leaves_what_upserts_leave)
 {
     segdb_t *a = open_db(2), *b = open_db(2);
@@ -875,8 +894,7 @@ Test(load, bulk_tags_and_clears_match_upserts)
     enum { N = 70000 }; /* two chunks of rows */
     segdb_t *a = open_db(2), *b = open_db(2);
     contact *cs = calloc(N, sizeof *cs);
-    segdb_contact *bc = calloc(N, sizeof *bc);
-    cr_assert(cs && bc);
+    cr_assert(cs);
     for (uint32_t i = 0; i < N; i++) {
         cs[i].id = 1 + i;
         if (i % 13 == 0)
@@ -886,15 +904,8 @@ Test(load, bulk_tags_and_clears_match_upserts)
                 i % 3, i % 5 ? "" : "nhom-khach-0001");
         put(&cs[i], "city", "%s", i % 7 ? "Hà Nội" : "");
         put(&cs[i], "purchases", "%s", i % 11 ? "3" : "");
-        bc[i] = (segdb_contact){.id = cs[i].id, .kv = cs[i].kv, .n = cs[i].n};
-        int created = 0;
-        segdb_err err = {0};
-        cr_assert_eq(segdb_upsert(b, cs[i].id, cs[i].kv, cs[i].n, &created, &err), 0, "%s", err.msg);
     }
-    uint64_t made = 0;
-    segdb_err err = {0};
-    cr_assert_eq(segdb_upsert_batch(a, bc, N, &made, &err), 0, "%s", err.msg);
-    cr_assert_eq(made, N);
+    load_given(b, a, cs, N);
     same_store(a, b);
     same_counts(a, b, "tag:vip");
     same_counts(a, b, "tag:nhom-khach-0001");
@@ -902,7 +913,6 @@ Test(load, bulk_tags_and_clears_match_upserts)
     same_counts(a, b, "has:city");
     same_counts(a, b, "has:tags");
     same_counts(a, b, "purchases > 0");
-    free(bc);
     free(cs);
     segdb_close(a);
     segdb_close(b);
@@ -940,8 +950,7 @@ Test(load, sparse_integer_levels_are_dropped)
     segdb_t *a = open_db(2), *b = open_db(2);
     int64_t *pts = malloc(N * sizeof *pts);
     contact *cs = calloc(N, sizeof *cs);
-    segdb_contact *bc = calloc(N, sizeof *bc);
-    cr_assert(pts && cs && bc);
+    cr_assert(pts && cs);
     for (int h = 0; h < 2; h++) {
         segdb_err err = {0};
         cr_assert_eq(segdb_field_create(h ? b : a, "points", "integer", &err), 0, "%s", err.msg);
@@ -951,14 +960,9 @@ Test(load, sparse_integer_levels_are_dropped)
         pts[i] = i % 11 == 5 ? INT64_MIN : i % 17 == 3 ? -(int64_t)i : (int64_t)i * 13;
         put(&cs[i], "name", "%s", "Lan");
         if (pts[i] != INT64_MIN) put(&cs[i], "points", "%lld", (long long)pts[i]);
-        bc[i] = (segdb_contact){.id = cs[i].id, .kv = cs[i].kv, .n = cs[i].n};
-        int created = 0;
-        segdb_err err = {0};
-        cr_assert_eq(segdb_upsert(b, cs[i].id, cs[i].kv, cs[i].n, &created, &err), 0, "%s", err.msg);
     }
-    uint64_t made = 0;
+    load_given(b, a, cs, N);
     segdb_err err = {0};
-    cr_assert_eq(segdb_upsert_batch(a, bc, N, &made, &err), 0, "%s", err.msg);
     same_store(a, b); /* flushes both: the same levels, bucket by bucket */
     field *fp = store_field(a, "points", 6);
     cr_assert(fp && fp->ridx);
@@ -1011,7 +1015,6 @@ Test(load, sparse_integer_levels_are_dropped)
     points_agree(back, pts, N);
     segdb_close(back);
     free(m.p);
-    free(bc);
     free(cs);
     free(pts);
     segdb_close(a);
