@@ -608,6 +608,14 @@ size_t fold_phone(const char *s, size_t len, char *out)
     return n;
 }
 
+bool fold_phone_valid(const char *s, size_t len)
+{
+    /* fold_phone keeps every digit and folds none away */
+    for (size_t i = 0; i < len; i++)
+        if (s[i] >= '0' && s[i] <= '9') return true;
+    return false;
+}
+
 size_t fold_phone_query(const char *s, size_t len, char *out)
 {
     size_t n = phone_digits(s, len, out);

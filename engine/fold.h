@@ -55,6 +55,9 @@ size_t fold_lower_ascii(const char *s, size_t len, char *out);
  * out capacity >= len + 2, NUL-terminated. Returns the length written (0 when
  * s has no digit). */
 size_t fold_phone(const char *s, size_t len, char *out);
+/* True when fold_phone(s, len) would write something (s has a digit): the
+ * check for a phone value, without the fold. */
+bool fold_phone_valid(const char *s, size_t len);
 
 /* The digits of a `phone~v` search value, with a leading 84/+84/0084 (and a
  * "0" right after it) read as 0 whatever the length ("84912" -> "0912",

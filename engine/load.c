@@ -206,9 +206,17 @@ static int apply_text(load_run *run, field *f)
     return rc;
 }
 
+/* The kinds apply_fresh writes through the store's fresh-row writes; each of
+ * their values to set makes a row present (a tags list may hold no label). */
+static bool has_fresh_write(segdb_kind k)
+{
+    return k == SEGDB_KIND_ENUM || k == SEGDB_KIND_BOOL || k == SEGDB_KIND_CATEGORY || k == SEGDB_KIND_TIME ||
+           k == SEGDB_KIND_DATE || k == SEGDB_KIND_INTEGER;
+}
+
 /* A row's first value of the field (it holds none: the row is new): for the
- * kinds most fields are, the store's fresh-row writes skip UPSERT's checks
- * for an old value. */
+ * kinds most fields are (has_fresh_write), the store's fresh-row writes skip
+ * UPSERT's checks for an old value. */
 static int apply_fresh(segdb_t *db, field *f, const load_cell *c, bool mark)
 {
     switch (f->kind) {
@@ -239,11 +247,8 @@ static int run_job(load_run *run, field_job *j)
     store_touch_rows(run->db, f, run->first, (uint32_t)run->lb->n);
     if (f->kind == SEGDB_KIND_TEXT) return apply_text(run, f);
     /* Every row setting the field once (a type, a created_at): the rows
-     * enter its present bitmap (and range index) as one range, after. Only
-     * for the kinds whose every value to set makes a row present (not tags:
-     * a list may hold no label). */
-    bool each_once = f->kind == SEGDB_KIND_ENUM || f->kind == SEGDB_KIND_BOOL || f->kind == SEGDB_KIND_CATEGORY ||
-                     f->kind == SEGDB_KIND_TIME || f->kind == SEGDB_KIND_DATE || f->kind == SEGDB_KIND_INTEGER;
+     * enter its present bitmap (and range index) as one range, after. */
+    bool each_once = has_fresh_write(f->kind);
     uint32_t next = run->first;
     for (int p = 0; p < run->np && each_once; p++) {
         const load_cells *c = &run->grid[(size_t)p * run->nf + f->id];

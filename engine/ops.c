@@ -239,14 +239,6 @@ static int check_text(const char *fname, const char *s, size_t len, segdb_err *e
     return SEGDB_OK;
 }
 
-/* True when s[0..len) holds an ASCII digit. */
-static bool memchr_digit(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (s[i] >= '0' && s[i] <= '9') return true;
-    return false;
-}
-
 /* A value its kind refused: the fault in its text (a NUL, bad UTF-8) when it
  * has one, which is the error to give; else 0, and the kind's own error is.
  * text_ok: the caller checked the text (prepare_value). */
@@ -314,8 +306,7 @@ static int prepare_value(segdb_t *db, int64_t now, const segdb_kv *kv, field *f,
             return err_set(err, SEGDB_EINVAL, "invalid email '%.*s': expected one '@' and a domain with a dot",
                            (int)(len > 200 ? 200 : len), s);
         }
-        /* fold_phone keeps a phone's digits (and folds none away): one will do */
-        if (f->id == F_PHONE && (len > 40 || !memchr_digit(s, len)))
+        if (f->id == F_PHONE && (len > 40 || !fold_phone_valid(s, len)))
             return err_set(err, SEGDB_EINVAL, "invalid phone '%.*s': expected digits", (int)(len > 60 ? 60 : len), s);
         break;
     case SEGDB_KIND_ENUM:

@@ -591,6 +591,18 @@ Test(fold, phone_other_numbers_keep_their_digits)
         check_phone(fold_phone, table[k][0], table[k][1]);
 }
 
+/* fold_phone_valid, UPSERT's phone check, says what fold_phone would. */
+Test(fold, phone_valid_is_fold_phone_writing_something)
+{
+    static const char *const cases[] = {"0912 345 678", "+84 (0) 912-345-678", "84", "0", "abc", "", "- ( ) +",
+                                        "không có số", "số 9", "\xff" "1"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[64];
+        size_t len = strlen(cases[i]);
+        cr_expect_eq(fold_phone_valid(cases[i], len), fold_phone(cases[i], len, out) > 0, "'%s'", cases[i]);
+    }
+}
+
 Test(fold, phone_query_reads_a_leading_84_as_0)
 {
     static const char *const table[][2] = {
